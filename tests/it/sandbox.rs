@@ -676,6 +676,30 @@ fn a_core_module_too_large_an_instance_for_the_pool_is_refused_under_both_alloca
     );
 }
 
+/// A component whose core instances together pass the pool's component size is refused at
+/// load under either allocator, each module within its own size: under the on-demand one it
+/// took megabytes of the host an execution, and the server refused it only at load (round
+/// 27 hostile-step review).
+#[test]
+fn a_component_whose_core_instances_together_are_too_large_is_refused_under_both_allocators() {
+    let globals = 30_000;
+    let mut section = leb(globals);
+    for _ in 0..globals {
+        section.extend([0x7f, 0x00, 0x41, 0x00, 0x0b]);
+    }
+    let mut component = component_of_section(0x06, section);
+    // A core instance section: the module instantiated twice, with no arguments.
+    let instances = [0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00];
+    component.push(0x02);
+    component.extend(leb(instances.len()));
+    component.extend(instances);
+    refused_under_both_allocators(
+        "twice-many-globals.wasm",
+        component,
+        &["the component needs about", "2 core instances"],
+    );
+}
+
 /// The components a process keeps loaded are bounded by their code's bytes: past the bound
 /// the least recently used is let go (loaded again from the cache when next run), and one
 /// still in use keeps working. Before, every component ever loaded stayed in memory, so

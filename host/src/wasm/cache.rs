@@ -63,8 +63,9 @@ pub struct ComponentCache {
 /// 2's may hold dense images of sparse memories, a setting wasmtime's compatibility hash does
 /// not cover, and its verdicts out-of-memory compiles: neither is read any more; version 3's
 /// stamps were not sealed; version 4's were written before a core module's instance size was
-/// checked at compile, `module_shape.rs`, round 26: read, they would load unchecked.)
-const FORMAT: &str = "v5";
+/// checked at compile, `module_shape.rs`, round 26: read, they would load unchecked;
+/// version 5's were checked module by module, not as the component's total, round 27.)
+const FORMAT: &str = "v6";
 
 /// Verdicts of this layout (too costly to compile: `remember_too_costly`), versioned apart
 /// from artifacts: a verdict says what a compile cost, which the instance-size check of

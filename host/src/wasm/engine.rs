@@ -160,6 +160,7 @@ fn pooling_config(settings: &EngineSettings, scan: Enabled) -> PoolingAllocation
         .max_memories_per_module(module_shape::MAX_MEMORIES_PER_MODULE)
         .max_tables_per_module(module_shape::MAX_TABLES_PER_MODULE)
         .max_core_instance_size(module_shape::MAX_CORE_INSTANCE_BYTES)
+        .max_component_instance_size(module_shape::MAX_COMPONENT_INSTANCE_BYTES)
         .table_elements(limits::MAX_TABLE_ELEMENTS)
         .max_memory_size(settings.max_memory_bytes);
     // Resetting a slot with `madvise` costs a TLB shootdown across CPUs: measured at about 40%

@@ -20,6 +20,12 @@ pub const MAX_TABLES_PER_MODULE: u32 = 1;
 /// Bytes a core module's instance context may take on the host (the pool's
 /// `max_core_instance_size`; wasmtime's default, kept).
 pub const MAX_CORE_INSTANCE_BYTES: usize = 1 << 20;
+/// Bytes a component's instance may take on the host, all its core instances' contexts and
+/// its own together (the pool's `max_component_instance_size`; wasmtime's default, kept):
+/// one module within [`MAX_CORE_INSTANCE_BYTES`] instantiated twenty times passed the check
+/// of each module and then failed under `serve`, and took 14 to 21 MB of the host an
+/// execution under the on-demand allocator (round 27 hostile-step review).
+pub const MAX_COMPONENT_INSTANCE_BYTES: usize = 1 << 20;
 
 /// What a core module's instance context costs on the host, by what sizes it: wasmtime's
 /// `VMOffsets` layout on a 64-bit host, each entry taken at its largest (an import, a
@@ -30,6 +36,52 @@ const IMPORT_BYTES: usize = 32;
 const DEFINED_BYTES: usize = 24;
 const FUNC_REF_BYTES: usize = 32;
 const FIXED_BYTES: usize = 4096;
+/// A component's own context, from above: a fixed part, and per canonical function (a
+/// lowering, a trampoline, a resource's functions) and per core instance its pointers.
+const COMPONENT_FIXED_BYTES: usize = 4096;
+const CANONICAL_BYTES: usize = 64;
+const CORE_INSTANCE_BYTES: usize = 16;
+
+/// What a component's instance holds, as far as its size goes.
+#[derive(Default)]
+struct Component {
+    /// Its core modules' instance sizes, by their index (defined or aliased).
+    modules: Vec<usize>,
+    /// What its core instances take, and how many there are.
+    instances: usize,
+    instance_bytes: usize,
+    /// Canonical functions.
+    canonicals: usize,
+}
+
+impl Component {
+    /// Bytes of its instance on the host, its core instances' included, from above.
+    fn instance_bytes(&self) -> usize {
+        COMPONENT_FIXED_BYTES
+            .saturating_add(self.instance_bytes)
+            .saturating_add(self.canonicals.saturating_mul(CANONICAL_BYTES))
+            .saturating_add(self.instances.saturating_mul(CORE_INSTANCE_BYTES))
+    }
+
+    /// What is wrong with it, if anything.
+    fn refusal(&self) -> Option<String> {
+        let bytes = self.instance_bytes();
+        (bytes > MAX_COMPONENT_INSTANCE_BYTES).then(|| {
+            format!(
+                "the component needs about {bytes} bytes of host-side instance context ({} core \
+                 instances, {} canonical functions); a step may need at most \
+                 {MAX_COMPONENT_INSTANCE_BYTES}",
+                self.instances, self.canonicals
+            )
+        })
+    }
+}
+
+/// What is being read, innermost last.
+enum Frame {
+    Module(Module),
+    Component(Component),
+}
 
 /// What one core module defines and imports, as far as its instance's size goes.
 #[derive(Default)]
@@ -126,35 +178,115 @@ pub fn check(bytes: &[u8]) -> Result<(), String> {
 
 /// [`check`]'s answer; `None` for bytes this parser cannot read.
 fn shape(bytes: &[u8]) -> Option<Result<(), String>> {
-    // The module being read, innermost last (components nest modules).
-    let mut modules: Vec<Option<Module>> = Vec::new();
+    // What is being read, innermost last (components nest modules and components).
+    let mut frames: Vec<Frame> = Vec::new();
     let mut seen = 0usize;
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload.ok()?;
         if let Payload::Version { encoding, .. } = payload {
-            modules.push(match encoding {
+            frames.push(match encoding {
                 Encoding::Module => {
                     seen += 1;
-                    Some(Module::default())
+                    Frame::Module(Module::default())
                 }
-                Encoding::Component => None,
+                Encoding::Component => Frame::Component(Component::default()),
             });
             continue;
         }
         if let Payload::End(_) = payload {
-            if let Some(Some(module)) = modules.pop()
-                && let Some(why) = module.refusal(&format!("core module {seen}"))
-            {
-                return Some(Err(why));
+            // What it takes, for the component holding it.
+            let took = match frames.pop() {
+                Some(Frame::Module(module)) => {
+                    if let Some(why) = module.refusal(&format!("core module {seen}")) {
+                        return Some(Err(why));
+                    }
+                    Took::Module(module.instance_bytes())
+                }
+                Some(Frame::Component(component)) => {
+                    if let Some(why) = component.refusal() {
+                        return Some(Err(why));
+                    }
+                    Took::Component(component.instance_bytes)
+                }
+                None => continue,
+            };
+            if let Some(Frame::Component(outer)) = frames.last_mut() {
+                match took {
+                    Took::Module(bytes) => outer.modules.push(bytes),
+                    // A nested component's core instances are the outer one's, once each.
+                    Took::Component(bytes) => {
+                        outer.instance_bytes = outer.instance_bytes.saturating_add(bytes);
+                    }
+                }
             }
             continue;
         }
-        let Some(Some(module)) = modules.last_mut() else {
-            continue;
-        };
-        counted(module, payload).ok()?;
+        match frames.last_mut() {
+            Some(Frame::Module(module)) => counted(module, payload).ok()?,
+            Some(Frame::Component(_)) => component_counted(&mut frames, payload).ok()?,
+            None => {}
+        }
     }
     Some(Ok(()))
+}
+
+/// What a module or a component read whole takes in the component holding it.
+enum Took {
+    Module(usize),
+    Component(usize),
+}
+
+/// Counts what `payload`, a section of the component read last in `frames`, adds to it.
+fn component_counted(frames: &mut [Frame], payload: Payload<'_>) -> wasmparser::Result<()> {
+    let depth = frames.len();
+    // A core module an outer component defined, aliased here: its size from there.
+    let outer_module = |frames: &[Frame], count: u32, index: u32| -> usize {
+        let at = depth.checked_sub(1 + count as usize);
+        match at.and_then(|at| frames.get(at)) {
+            Some(Frame::Component(c)) => c.modules.get(index as usize).copied().unwrap_or(0),
+            _ => 0,
+        }
+    };
+    match payload {
+        Payload::ComponentAliasSection(reader) => {
+            for alias in reader {
+                if let wasmparser::ComponentAlias::Outer {
+                    kind: wasmparser::ComponentOuterAliasKind::CoreModule,
+                    count,
+                    index,
+                } = alias?
+                {
+                    let bytes = outer_module(frames, count, index);
+                    if let Some(Frame::Component(c)) = frames.last_mut() {
+                        c.modules.push(bytes);
+                    }
+                }
+            }
+        }
+        Payload::InstanceSection(reader) => {
+            let Some(Frame::Component(c)) = frames.last_mut() else {
+                return Ok(());
+            };
+            for instance in reader {
+                c.instances += 1;
+                if let wasmparser::Instance::Instantiate { module_index, .. } = instance? {
+                    // An index past those read is the validator's to refuse.
+                    let bytes = c.modules.get(module_index as usize).copied().unwrap_or(0);
+                    c.instance_bytes = c.instance_bytes.saturating_add(bytes);
+                }
+                if c.instance_bytes > MAX_COMPONENT_INSTANCE_BYTES {
+                    break;
+                }
+            }
+        }
+        Payload::ComponentCanonicalSection(reader) => {
+            if let Some(Frame::Component(c)) = frames.last_mut() {
+                c.canonicals = c.canonicals.saturating_add(reader.count() as usize);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Counts what `payload`, a section of `module`, adds to it; stops counting once the
@@ -292,6 +424,38 @@ mod tests {
         let noted = (MAX_CORE_INSTANCE_BYTES - FIXED_BYTES) / FUNC_REF_BYTES + 1;
         assert!(
             err.contains(&format!("{noted} functions referenced")),
+            "{err}"
+        );
+    }
+
+    /// A component instantiating `module` `times` times.
+    fn component_instantiating(module: &[u8], times: usize) -> Vec<u8> {
+        let mut component = b"\0asm\x0d\0\x01\0".to_vec();
+        component.push(0x01);
+        component.extend(leb(module.len()));
+        component.extend(module);
+        let mut instances = leb(times);
+        for _ in 0..times {
+            instances.extend([0x00, 0x00, 0x00]);
+        }
+        component.push(0x02);
+        component.extend(leb(instances.len()));
+        component.extend(instances);
+        component
+    }
+
+    /// A component's core instances together are held to the pool's component size: one
+    /// module within the per-module size, instantiated twice, passed the check of each module
+    /// and failed under `serve` (round 27 hostile-step review).
+    #[test]
+    fn a_component_whose_core_instances_together_pass_the_pools_size_is_refused() {
+        let module = module_with_globals(30_000);
+        assert_eq!(check(&component_instantiating(&module, 1)), Ok(()));
+        let err = check(&component_instantiating(&module, 2)).expect_err("two together");
+        assert!(err.contains("the component needs about"), "{err}");
+        assert!(err.contains("2 core instances"), "{err}");
+        assert!(
+            err.contains(&MAX_COMPONENT_INSTANCE_BYTES.to_string()),
             "{err}"
         );
     }
