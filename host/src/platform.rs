@@ -299,6 +299,8 @@ impl Platform {
             })?,
             None => self.index_updates.lock(),
         };
+        // Another thread's update held it: neither this work's budget nor its own time.
+        crate::store::deadline::waited(since.elapsed());
         crate::store::deadline::waited_for_others(since.elapsed());
         let held = self.epoch.load(Ordering::SeqCst);
         if held >= epoch {

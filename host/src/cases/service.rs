@@ -407,10 +407,14 @@ impl Platform {
         let (ws_id, viewer) = self.case_context(caller, Scope::CaseRead)?;
         self.authorize(&caller.principal, &caller.workspace, Scope::UserRead)?;
         validate::case_id(case_id)?;
-        let db = self.db()?;
-        let row = self.visible_case(db.conn(), ws_id, &viewer, case_id)?;
-        let restricted = row.record.access_mode == AccessMode::Restricted;
-        let named = store::people(db.conn(), row.id)?;
+        // The connection is let go before each member is decided: every step's calls waited
+        // for this page's checks (round 27 self-review).
+        let (restricted, named) = {
+            let db = self.db()?;
+            let row = self.visible_case(db.conn(), ws_id, &viewer, case_id)?;
+            let restricted = row.record.access_mode == AccessMode::Restricted;
+            (restricted, store::people(db.conn(), row.id)?)
+        };
         let named: BTreeSet<String> = [named.assignee, named.reviewers, named.collaborators]
             .into_iter()
             .flatten()

@@ -101,8 +101,8 @@ pub fn run(db: &Database, cmd: WorkflowsCommand) -> anyhow::Result<()> {
                 match p.webhook(&actor, &w.workspace, &w.name, false) {
                     Ok(hook) => print_webhook(&hook),
                     Err(e) => eprintln!(
-                        "revision {revision} is published; its webhook could not be answered \
-                         now: {e} (`flowhost workflows webhook {} --workspace {}` gives it)",
+                        "revision {revision} is published; its webhook could not be answered: \
+                         {e} (`flowhost workflows webhook {} --workspace {}` asks again)",
                         w.name, w.workspace
                     ),
                 }

@@ -91,10 +91,14 @@ impl Writers {
     /// call, SPEC ST-4). A connection the server refuses (its connection limit) leaves the
     /// open ones to wait for.
     pub(crate) fn take(&self, deadline: Option<Instant>) -> Result<Writer<'_>, Error> {
-        for slot in self.slots.iter() {
-            if let Some(writer) = slot.try_lock().and_then(ready) {
-                return Ok(writer);
-            }
+        // A step's call takes a free one at once only while no step's call waits its turn:
+        // one tenant's arrivals otherwise took every writer that freed before the turn's
+        // holder saw it (round 27 self-review).
+        let share = crate::store::deadline::share();
+        if (share.is_none() || self.turns.is_free())
+            && let Some(writer) = self.free()
+        {
+            return Ok(writer);
         }
         let mut refused = None;
         let mut opening_or_busy = false;
@@ -141,7 +145,7 @@ impl Writers {
         // lock, took every writer that freed before another tenant's calls (round 27
         // hostile-step review). The turn is the right to take the next writer that frees;
         // the host's own writes (a run's journal) wait beside it.
-        let _turn = match crate::store::deadline::share() {
+        let _turn = match share {
             Some(share) => {
                 let wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
                 match self.turns.take(&share, wait, || false) {
@@ -159,6 +163,11 @@ impl Writers {
             if deadline.is_some_and(|d| now >= d) {
                 return Err(gave_up());
             }
+            // Any that freed since is taken at once, then one is waited on for a moment.
+            if let Some(writer) = self.free() {
+                Self::waited(since);
+                return Ok(writer);
+            }
             let turn = now + TURN;
             let until = deadline.map_or(turn, |d| d.min(turn));
             let slot = &self.slots[i % self.slots.len()];
@@ -170,13 +179,26 @@ impl Writers {
                     *held = Some(self.open()?);
                 }
                 if let Some(writer) = ready(held) {
-                    // Others' work held them: the host's time, not the work's.
-                    crate::store::deadline::waited_for_others(since.elapsed());
+                    Self::waited(since);
                     return Ok(writer);
                 }
             }
             i = i.wrapping_add(1);
         }
+    }
+
+    /// An open connection no one holds, if there is one.
+    fn free(&self) -> Option<Writer<'_>> {
+        self.slots
+            .iter()
+            .find_map(|slot| slot.try_lock().and_then(ready))
+    }
+
+    /// Notes a wait since `since` for writers others held: neither the work's storage
+    /// budget nor its own time (`store/deadline.rs`).
+    fn waited(since: Instant) {
+        crate::store::deadline::waited(since.elapsed());
+        crate::store::deadline::waited_for_others(since.elapsed());
     }
 
     /// One more connection to the server.

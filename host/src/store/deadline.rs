@@ -326,8 +326,11 @@ pub(super) fn busy_handler(timeout: Duration) -> impl FnMut(i32) -> bool + Send 
         let step = Duration::from_millis(1 << count.clamp(0, 4)).min(BUSY_STEP);
         let slept = step.min(left);
         std::thread::sleep(slept);
-        // A wait for another's lock is not the work's own time (under a budget).
+        // A wait for another's lock is not the work's own time (under a budget), nor the
+        // step's (round 27 self-review: a step whose time another process's lock took over
+        // several waits failed as its own timeout).
         waited(slept);
+        waited_for_others(slept);
         true
     }
 }

@@ -65,7 +65,8 @@ pub struct Published {
     #[schema(value_type = Option<Object>)]
     webhook: Option<Webhook>,
     /// Why a webhook workflow's `webhook` is missing: the revision is published, and only
-    /// its webhook could not be answered now (`POST …/workflows/{name}/webhook` gives it).
+    /// its webhook could not be answered (`POST …/workflows/{name}/webhook` asks again; a
+    /// secret that must be rotated says so).
     #[serde(skip_serializing_if = "Option::is_none")]
     webhook_error: Option<String>,
 }
@@ -222,8 +223,8 @@ pub async fn webhook(
 /// review: round 25 quoted it whole in the 201).
 fn webhook_error(revision: i64, name: &str, err: crate::Error) -> String {
     format!(
-        "revision {revision} is published; its webhook could not be answered now: {} \
-         (`POST .../workflows/{name}/webhook` gives it)",
+        "revision {revision} is published; its webhook could not be answered: {} \
+         (`POST .../workflows/{name}/webhook` asks again)",
         ApiError::from(err).message()
     )
 }
