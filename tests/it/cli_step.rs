@@ -63,6 +63,51 @@ fn step_run_prints_json_and_stores_logs_and_events() {
     );
 }
 
+/// A Rust step's input record given as an array is refused, as the host and the other SDKs
+/// refuse one: serde read it field by field, `["a@acme.test", "hello"]` as a notification
+/// (round 27 self-review).
+#[test]
+fn a_rust_steps_input_record_given_as_an_array_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("flowhost.db");
+    let tenant = common::example_tenant_path();
+    let tenant = tenant.to_str().expect("utf-8");
+    let out = flowhost(dir.path(), &db, &["tenant", "apply", tenant, "--bootstrap"]);
+    assert!(out.status.success());
+    let step = |input: &str| {
+        flowhost(
+            dir.path(),
+            &db,
+            &[
+                "step",
+                "run",
+                NOTIFY,
+                "--input",
+                input,
+                "--workspace",
+                "mssp-soc",
+                "--as",
+                "omar.operator@acme-mssp.test",
+                "--json",
+            ],
+        )
+    };
+    let out = step(r#"[["a@acme.test"], "hello"]"#);
+    assert!(!out.status.success());
+    let said =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("invalid") && said.contains("sequence"),
+        "{said}"
+    );
+    let out = step(r#"{"to": ["a@acme.test"], "subject": "hello"}"#);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn a_failing_step_exits_non_zero_with_a_one_line_reason_and_is_recorded() {
     let dir = tempfile::tempdir().expect("tempdir");
