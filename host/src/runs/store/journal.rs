@@ -774,7 +774,7 @@ fn rules(r: &Row<'_>, idx: usize, id_idx: usize) -> crate::store::sql::Result<Ru
             "rules",
             row,
             &n.to_string(),
-            "1, 2 or 3 (engine rules this flowhost knows; a newer one recorded the run)",
+            "1 to 4 (engine rules this flowhost knows; a newer one recorded the run)",
         )
         .into_sql(idx)
     })
