@@ -39,8 +39,7 @@ pub fn json_arg(what: &str, arg: &str) -> anyhow::Result<serde_json::Value> {
         ),
         None => (arg.to_owned(), format!("--{what}")),
     };
-    flowhost::json_limits::document_values_within(&origin, &text).map_err(anyhow::Error::msg)?;
-    flowhost::json_limits::parse(&origin, &text).map_err(anyhow::Error::msg)
+    flowhost::json_limits::parse_document(&origin, &text).map_err(anyhow::Error::msg)
 }
 
 /// `raw` as the services stored it (trimmed, lower-cased), for a success line: the line

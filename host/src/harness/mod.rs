@@ -245,8 +245,7 @@ fn execute(
     // More values than a document holds too, as the CLI's `--event @FILE` (round 27
     // hostile-input review: its event entered the run's context uncounted).
     let named = sample.expectations.display().to_string();
-    crate::json_limits::document_values_within(&named, &spec_text)?;
-    crate::json_limits::parse(&named, &spec_text)?;
+    crate::json_limits::parse_document(&named, &spec_text)?;
     let spec: TestSpec = serde_json::from_str(&spec_text).map_err(|e| {
         format!(
             "{}:{}:{}: {}",

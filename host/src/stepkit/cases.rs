@@ -162,8 +162,7 @@ pub fn load(path: &Path) -> Result<TestFile, String> {
     // Duplicate keys, nesting, inexact integers, more values than a document holds: refused
     // as every other door refuses them (round 27 hostile-input review: an input the CLI's
     // `--input @FILE` refuses was taken from a test file).
-    crate::json_limits::document_values_within(&path.display().to_string(), &text)?;
-    crate::json_limits::parse(&path.display().to_string(), &text)?;
+    crate::json_limits::parse_document(&path.display().to_string(), &text)?;
     let mut file: TestFile =
         serde_json::from_str(&text).map_err(|e| super::read::json_refusal(path, &e))?;
     for (j, m) in file.mocks.iter_mut().flatten().enumerate() {
@@ -422,7 +421,7 @@ fn seed_tenant(platform: &Platform, path: &Path) -> Result<(), String> {
 
 fn seed_cases(platform: &Platform, path: &Path, workspace: &str) -> Result<(), String> {
     let text = super::read::project_file(path, "the cases fixture")?;
-    crate::json_limits::parse(&path.display().to_string(), &text)?;
+    crate::json_limits::parse_document(&path.display().to_string(), &text)?;
     let fixture: CasesFixture =
         serde_json::from_str(&text).map_err(|e| super::read::json_refusal(path, &e))?;
     let caller = Caller {
