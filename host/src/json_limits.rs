@@ -494,7 +494,9 @@ pub(crate) fn not_an_array(what: &str, value: &serde_json::Value) -> Result<(), 
 /// A record field (a struct) given as a JSON object, never as an array (with
 /// `#[serde(deserialize_with = …)]`): `"filter": []`, a reference that found an empty list,
 /// was a filter of nothing, every case the run sees (round 27 steps review). Read through
-/// the caller's deserializer, so what is wrong inside it is named by its whole path.
+/// the caller's deserializer, so what is wrong inside it is named by its whole path. For a
+/// struct field only: an `Option`, an enum or a newtype would read its `null`, variant or
+/// inner value through [`ObjectOnly`], which takes only a struct's map.
 pub(crate) fn record<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: serde::Deserializer<'de>,

@@ -57,11 +57,13 @@ pub struct TestFile {
     /// Who the step's host calls act as, unless a test says otherwise.
     #[serde(rename = "as")]
     pub email: String,
-    /// Mocks for every case, tried after the case's own.
-    #[serde(default)]
+    /// Mocks for every case, tried after the case's own. This and those below, given as
+    /// `null`, are refused as the expectations are (round 27 self-review: a case's `"as":
+    /// null`, a generator that found nobody, ran as the file's person).
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub mocks: Option<Vec<Mock>>,
     /// What answers a call no mock matches, unless a case says otherwise.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub unmocked: Option<Unmocked>,
     pub tests: Vec<TestCase>,
 }
@@ -87,11 +89,11 @@ pub struct TestCase {
     pub name: String,
     #[serde(default = "empty_object")]
     pub input: Value,
-    #[serde(rename = "as")]
+    #[serde(rename = "as", default, deserialize_with = "crate::json_limits::given")]
     pub email: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub mocks: Option<Vec<Mock>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub unmocked: Option<Unmocked>,
     pub expect: Expect,
 }
@@ -632,6 +634,32 @@ mod tests {
             std::fs::write(&path, file.to_string()).expect("write");
             let err = load(&path).expect_err(field);
             assert!(err.contains("null"), "{field}: {err}");
+        }
+        // So are a case's person, mocks and unmocked answer, and a mock's error.
+        for (field, case) in [
+            (
+                "as",
+                serde_json::json!({ "name": "t", "as": null, "expect": { "output": {} } }),
+            ),
+            (
+                "mocks",
+                serde_json::json!({ "name": "t", "mocks": null, "expect": { "output": {} } }),
+            ),
+            (
+                "unmocked",
+                serde_json::json!({ "name": "t", "unmocked": null, "expect": { "output": {} } }),
+            ),
+            (
+                "error",
+                serde_json::json!({ "name": "t", "expect": { "output": {} },
+                "mocks": [{ "call": "events.emit", "error": null }] }),
+            ),
+        ] {
+            let file = serde_json::json!({ "as": "olivia.owner@acme-mssp.test", "tests": [case] });
+            std::fs::write(&path, file.to_string()).expect("write");
+            let err = load(&path).expect_err(field);
+            // Located in the file (serde says `expected value` of an enum's `null`).
+            assert!(err.contains("step.test.json:1:"), "{field}: {err}");
         }
         let file = serde_json::json!({ "as": "olivia.owner@acme-mssp.test", "tests": [
             { "name": "t", "expect": { "output": {}, "events": [] } } ] });
