@@ -4,22 +4,19 @@ use crate::common;
 
 use common::{ECHO, HOSTILE, NOTIFY, flowhost};
 
+/// The example tenant applied to database `db`.
+fn tenant_applied(dir: &std::path::Path, db: &std::path::Path) {
+    let tenant = common::example_tenant_path();
+    let tenant = tenant.to_str().expect("utf-8");
+    let out = flowhost(dir, db, &["tenant", "apply", tenant, "--bootstrap"]);
+    assert!(out.status.success());
+}
+
 #[test]
 fn step_run_prints_json_and_stores_logs_and_events() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("state/flowhost.db");
-    let tenant = common::example_tenant_path();
-    let out = flowhost(
-        dir.path(),
-        &db,
-        &[
-            "tenant",
-            "apply",
-            tenant.to_str().expect("utf-8"),
-            "--bootstrap",
-        ],
-    );
-    assert!(out.status.success());
+    tenant_applied(dir.path(), &db);
     let input = r#"{"to":["a@acme.test"],"subject":"hello"}"#;
     let out = flowhost(
         dir.path(),
@@ -70,10 +67,7 @@ fn step_run_prints_json_and_stores_logs_and_events() {
 fn a_rust_steps_input_record_given_as_an_array_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("flowhost.db");
-    let tenant = common::example_tenant_path();
-    let tenant = tenant.to_str().expect("utf-8");
-    let out = flowhost(dir.path(), &db, &["tenant", "apply", tenant, "--bootstrap"]);
-    assert!(out.status.success());
+    tenant_applied(dir.path(), &db);
     let step = |input: &str| {
         flowhost(
             dir.path(),
@@ -193,10 +187,7 @@ fn input_can_come_from_a_file() {
 fn step_run_as_an_outsider_records_nothing_in_that_workspace() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("state/flowhost.db");
-    let tenant = common::example_tenant_path();
-    let tenant = tenant.to_str().expect("utf-8");
-    let out = flowhost(dir.path(), &db, &["tenant", "apply", tenant, "--bootstrap"]);
-    assert!(out.status.success());
+    tenant_applied(dir.path(), &db);
     let executions = |ws: &str| -> i64 {
         crate::common::db_at(&db)
             .conn()

@@ -137,6 +137,23 @@ mod host_call_deadline {
         }
     }
 
+    /// Another run of this process holding the one connection for `hold`, from another
+    /// thread: returned once it holds it.
+    fn holding_the_connection(
+        platform: &Arc<Platform>,
+        hold: Duration,
+    ) -> std::thread::JoinHandle<()> {
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let platform = platform.clone();
+        let holder = std::thread::spawn(move || {
+            let _db = platform.db();
+            held_tx.send(()).expect("send");
+            std::thread::sleep(hold);
+        });
+        held_rx.recv().expect("held");
+        holder
+    }
+
     /// Cases whose descriptions make a text search slow: each alignment of the 1,022-byte
     /// needle `%_%_…` compares about a thousand bytes before it fails.
     fn seed_slow_cases(db: &std::path::Path, count: usize) {
@@ -284,16 +301,7 @@ mod host_call_deadline {
         let rt = runtime();
         let step = rt.load(std::path::Path::new(HOSTILE)).expect("component");
         let run = |hold: Duration| {
-            let (held_tx, held_rx) = std::sync::mpsc::channel();
-            let holder = {
-                let platform = platform.clone();
-                std::thread::spawn(move || {
-                    let _db = platform.db();
-                    held_tx.send(()).expect("send");
-                    std::thread::sleep(hold);
-                })
-            };
-            held_rx.recv().expect("held");
+            let holder = holding_the_connection(&platform, hold);
             let (services, infra) = HostServices::of(platform.clone()).watched();
             let limits = StepLimits {
                 timeout: Duration::from_millis(1200),
@@ -627,16 +635,7 @@ mod host_call_deadline {
         ] {
             // Another run of this process (as in `serve`) holds the one connection for longer
             // than the step may take: a long statement of its own, say.
-            let (held_tx, held_rx) = std::sync::mpsc::channel();
-            let holder = {
-                let platform = platform.clone();
-                std::thread::spawn(move || {
-                    let _db = platform.db();
-                    held_tx.send(()).expect("send");
-                    std::thread::sleep(Duration::from_secs(2));
-                })
-            };
-            held_rx.recv().expect("held");
+            let holder = holding_the_connection(&platform, Duration::from_secs(2));
             let (services, infra) = HostServices::of(platform.clone()).watched();
             let caller = owner();
             let limits = StepLimits {

@@ -96,6 +96,50 @@ impl Env {
         ]);
     }
 
+    /// Publishes `ask-then-echo` (asks "Go on?", then runs `step:echo`) and starts it on a
+    /// new case, where it waits for the answer. Its file's path.
+    fn ask_then_echo_on_hold(&self) -> String {
+        let wf = json!({
+            "name": "ask-then-echo", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "case_created" },
+            "steps": [
+                { "id": "ask", "interaction": { "title": "Go on?",
+                    "form": { "fields": [ { "name": "ok", "type": "boolean" } ] } } },
+                { "id": "echo", "uses": "step:echo", "with": { "case": "$.event.case.id" } }
+            ]
+        });
+        let file = self.write("ask.json", &wf);
+        self.publish_ok(&file, OWNER);
+        self.case("one", false);
+        self.dispatch();
+        assert_eq!(self.runs()[0].1, "on_hold");
+        file
+    }
+
+    /// Answers the one open interaction ("Go on?") as the Owner; the command's outcome.
+    fn answer_go_on(&self) -> std::process::Output {
+        let open: Value = serde_json::from_str(&self.ok(&[
+            "interact",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--json",
+        ]))
+        .expect("json");
+        let id = open[0]["id"].as_str().expect("interaction id");
+        self.cli(&[
+            "interact",
+            "respond",
+            id,
+            "--as",
+            OWNER,
+            "--values",
+            r#"{"ok":true}"#,
+        ])
+    }
+
     /// Creates a case as the Owner; its id.
     fn case(&self, title: &str, restricted: bool) -> String {
         let mut args = vec![
@@ -602,20 +646,7 @@ fn a_component_that_cannot_be_found_fails_the_run_loudly() {
 #[test]
 fn a_resumed_run_whose_pinned_component_is_gone_fails_saying_why() {
     let env = Env::new();
-    let wf = json!({
-        "name": "ask-then-echo", "workspace": "mssp-soc", "run_as": OWNER,
-        "trigger": { "on": "case_created" },
-        "steps": [
-            { "id": "ask", "interaction": { "title": "Go on?",
-                "form": { "fields": [ { "name": "ok", "type": "boolean" } ] } } },
-            { "id": "echo", "uses": "step:echo", "with": { "case": "$.event.case.id" } }
-        ]
-    });
-    let file = env.write("ask.json", &wf);
-    env.publish_ok(&file, OWNER);
-    env.case("one", false);
-    env.dispatch();
-    assert_eq!(env.runs()[0].1, "on_hold");
+    env.ask_then_echo_on_hold();
     // The pinned bytes are gone, from the database and from every `components/` directory
     // they were written out to.
     env.sql("DELETE FROM components");
@@ -630,26 +661,7 @@ fn a_resumed_run_whose_pinned_component_is_gone_fails_saying_why() {
             }
         }
     }
-    let open: Value = serde_json::from_str(&env.ok(&[
-        "interact",
-        "list",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-        "--json",
-    ]))
-    .expect("json");
-    let id = open[0]["id"].as_str().expect("interaction id");
-    env.cli(&[
-        "interact",
-        "respond",
-        id,
-        "--as",
-        OWNER,
-        "--values",
-        r#"{"ok":true}"#,
-    ]);
+    env.answer_go_on();
     let runs = env.runs();
     assert_eq!(runs[0].1, "failed", "{runs:?}");
     let error = runs[0].2.as_deref().unwrap_or("");
@@ -662,20 +674,7 @@ fn a_resumed_run_whose_pinned_component_is_gone_fails_saying_why() {
 #[test]
 fn a_resumed_run_runs_the_component_it_started_with() {
     let env = Env::new();
-    let wf = json!({
-        "name": "ask-then-echo", "workspace": "mssp-soc", "run_as": OWNER,
-        "trigger": { "on": "case_created" },
-        "steps": [
-            { "id": "ask", "interaction": { "title": "Go on?",
-                "form": { "fields": [ { "name": "ok", "type": "boolean" } ] } } },
-            { "id": "echo", "uses": "step:echo", "with": { "case": "$.event.case.id" } }
-        ]
-    });
-    let file = env.write("ask.json", &wf);
-    env.publish_ok(&file, OWNER);
-    env.case("one", false);
-    env.dispatch();
-    assert_eq!(env.runs()[0].1, "on_hold");
+    let file = env.ask_then_echo_on_hold();
 
     // Revision 2: the same definition, but `step:echo` is now another component.
     let other = env.dir.path().join("other-steps");
@@ -707,26 +706,12 @@ fn a_resumed_run_runs_the_component_it_started_with() {
     assert_ne!(pinned(1), pinned(2), "a new component is a new revision");
 
     // Answered without --steps: the run resumes with revision 1's component.
-    let open: Value = serde_json::from_str(&env.ok(&[
-        "interact",
-        "list",
-        "--workspace",
-        "mssp-soc",
-        "--as",
-        OWNER,
-        "--json",
-    ]))
-    .expect("json");
-    let id = open[0]["id"].as_str().expect("interaction id");
-    env.ok(&[
-        "interact",
-        "respond",
-        id,
-        "--as",
-        OWNER,
-        "--values",
-        r#"{"ok":true}"#,
-    ]);
+    let answered = env.answer_go_on();
+    assert!(
+        answered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&answered.stderr)
+    );
     let runs = env.runs();
     assert_eq!(runs[0].1, "succeeded", "{runs:?}");
     let db = crate::common::db_at(&env.db);
