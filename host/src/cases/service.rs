@@ -295,7 +295,7 @@ impl Platform {
                     match self.visible_case(tx, ws, &viewer, &public) {
                         Ok(row) => {
                             let restricted = row.record.access_mode == AccessMode::Restricted;
-                            run_read(tx, caller, row.id, restricted)?;
+                            run_read(tx, caller, row.read(), restricted)?;
                             return Ok(row.record);
                         }
                         Err(Error::NotFound(_)) => {}
@@ -318,7 +318,8 @@ impl Platform {
                 let created = store::as_created(tx, id, &new_row)?.ok_or_else(|| {
                     Error::Internal(format!("case row {id} vanished in its own transaction"))
                 })?;
-                run_read(tx, caller, id, mode == AccessMode::Restricted)?;
+                // As created: what it answers is the case as it stood then (sight 0).
+                run_read(tx, caller, store::CaseRead { case: id, sight: 0 }, mode == AccessMode::Restricted)?;
                 return Ok(CaseRecord { reviewers: reviewers.clone(), collaborators: collaborators.clone(), ..created });
             };
             // The people it names are members as of the same access data, which no change
@@ -337,7 +338,7 @@ impl Platform {
                 again(&reviewers, "`reviewers`")?;
                 again(&collaborators, "`collaborators`")?;
             }
-            run_read(tx, caller, id, mode == AccessMode::Restricted)?;
+            run_read(tx, caller, store::CaseRead { case: id, sight: 0 }, mode == AccessMode::Restricted)?;
             let people = assignee.iter().map(|a| (a, "assignee")).chain(reviewers.iter().map(|r| (r, "reviewer"))).chain(collaborators.iter().map(|c| (c, "collaborator")));
             for (email, part) in people {
                 store::add_person(tx, id, ws, email, part)?;
@@ -396,7 +397,7 @@ impl Platform {
         let db = self.db()?;
         let row = self.visible_case(db.conn(), ws, &viewer, case_id)?;
         let restricted = row.record.access_mode == AccessMode::Restricted;
-        run_read(db.conn(), caller, row.id, restricted)?;
+        run_read(db.conn(), caller, row.read(), restricted)?;
         Ok(row)
     }
 
@@ -539,10 +540,10 @@ impl CaseApi for Platform {
             Some(at) => page.cursor_after(db.conn(), at)?,
             None => None,
         };
-        let restricted: Vec<i64> = rows
+        let restricted: Vec<store::CaseRead> = rows
             .iter()
             .filter(|r| r.record.access_mode == AccessMode::Restricted)
-            .map(|r| r.id)
+            .map(CaseRow::read)
             .collect();
         run_reads(db.conn(), caller, &restricted)?;
         let cases = rows.into_iter().map(|r| r.record).collect();
@@ -721,7 +722,7 @@ impl Platform {
             let before = self.visible_case(tx, ws, &viewer, case_id)?;
             let restricted = |m: AccessMode| m == AccessMode::Restricted;
             let will_be = update.access_mode.unwrap_or(before.record.access_mode);
-            run_read(tx, caller, before.id, restricted(before.record.access_mode) || restricted(will_be))?;
+            run_read(tx, caller, before.read(), restricted(before.record.access_mode) || restricted(will_be))?;
             // Who is a member is told only about a case the caller may change: checked before
             // the case, "not a member" against "no such case" told anyone with case.write
             // who belongs to the workspace (hostile step review).
@@ -905,19 +906,24 @@ pub(crate) fn case_seen_in(conn: &Connection, id: i64, viewer: &Viewer) -> Resul
 /// `restricted`: its events then reach only workflows whose identity sees the case
 /// (`workflow/triggers.rs`). A step that quoted a restricted case it queried in an event
 /// handed it to any workflow that event triggered (hostile-step and leak reviews).
-fn run_read(conn: &Connection, caller: &Caller, id: i64, restricted: bool) -> Result<(), Error> {
+fn run_read(
+    conn: &Connection,
+    caller: &Caller,
+    read: store::CaseRead,
+    restricted: bool,
+) -> Result<(), Error> {
     if restricted {
-        run_reads(conn, caller, &[id])?;
+        run_reads(conn, caller, &[read])?;
     }
     Ok(())
 }
 
-/// [`run_read`] of restricted cases `ids`, in one look and at most one write.
-fn run_reads(conn: &Connection, caller: &Caller, ids: &[i64]) -> Result<(), Error> {
+/// [`run_read`] of restricted cases `reads`, in one look and at most one write.
+fn run_reads(conn: &Connection, caller: &Caller, reads: &[store::CaseRead]) -> Result<(), Error> {
     match caller.cause {
-        Some(cause) if !ids.is_empty() => {
+        Some(cause) if !reads.is_empty() => {
             let limit = crate::services::caps::MAX_RESTRICTED_READS_PER_RUN;
-            if store::record_run_reads(conn, cause.run, ids, limit).map_err(internal)? {
+            if store::record_run_reads(conn, cause.run, reads, limit).map_err(internal)? {
                 Ok(())
             } else {
                 Err(Error::Invalid(format!(
@@ -938,13 +944,15 @@ pub(crate) fn run_read_upto(conn: &Connection, run: i64) -> Result<i64, Error> {
     store::read_upto(conn, run).map_err(internal)
 }
 
-/// Whether `reads` hold a restricted case `viewer` does not see now (SPEC CS-2).
+/// Whether `reads` hold a restricted case `viewer` does not see now, or as `judged` (SPEC
+/// CS-2; see [`store::Judged`]).
 pub(crate) fn run_read_hidden_from(
     conn: &Connection,
     reads: store::RunReads,
     viewer: &Viewer,
+    judged: store::Judged,
 ) -> Result<bool, Error> {
-    store::run_read_hidden_from(conn, reads, viewer).map_err(internal)
+    store::run_read_hidden_from(conn, reads, viewer, judged).map_err(internal)
 }
 
 /// The sight rule of SPEC CS-2 for case row `id`: a case not `restricted` is seen by anyone

@@ -423,8 +423,10 @@ impl Platform {
                 &self.index(),
                 &crate::principal::Caller::of(principal, &r.workspace),
             );
+            // As the run read them: the reader is not the run.
             let reads = crate::cases::RunReads::all(r.run);
-            if crate::cases::run_read_hidden_from(self.db()?.conn(), reads, &viewer)?
+            let judged = crate::cases::Judged::AsRead;
+            if crate::cases::run_read_hidden_from(self.db()?.conn(), reads, &viewer, judged)?
                 && let Some(response) = view.response.as_mut()
             {
                 response["values"] = serde_json::json!({});
@@ -732,8 +734,13 @@ fn case_allows(
     }
     match store::cause_of(conn, r.run)? {
         // What that run had read when it wrote the event that started this one, not what it
-        // read after (kill review).
-        Some(cause) => Ok(!crate::cases::run_read_hidden_from(conn, cause, &viewer())?),
+        // read after (kill review), as it read it (round 27 interactions review).
+        Some(cause) => Ok(!crate::cases::run_read_hidden_from(
+            conn,
+            cause,
+            &viewer(),
+            crate::cases::Judged::AsRead,
+        )?),
         None => Ok(true),
     }
 }

@@ -166,6 +166,8 @@ pub struct RunPlace {
     pub trigger_cause: Option<i64>,
     /// See [`RunInfo::trigger_cause_seq`].
     pub trigger_cause_seq: Option<i64>,
+    /// Who it runs as, as stored (see [`RunInfo::principal`]).
+    pub principal: String,
 }
 
 /// Whose sight of restricted cases decides which triggered runs a listing shows (SPEC CS-2).

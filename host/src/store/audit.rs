@@ -59,7 +59,9 @@ static APPEND: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
                      SELECT 1 FROM interactions i JOIN runs r ON r.id = i.run_id
                      JOIN events e ON e.id = r.trigger_event JOIN cases c ON c.id = e.case_id
                      WHERE i.public_id = substr(?6, 13) AND c.restricted <> 0)) THEN 1 ELSE 0 END)",
-        read_restricted = super::lineage_read("i.run_id", "NULL", "c.restricted <> 0")
+        // Restricted now, or whose sight changed since the run read it (when it was
+        // restricted): opened since, it still holds what the run quoted then.
+        read_restricted = super::lineage_read("i.run_id", "NULL", "(c.restricted <> 0 OR (rc.sight IS NOT NULL AND rc.sight <> c.sight))")
     )
 });
 

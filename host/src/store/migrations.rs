@@ -1002,6 +1002,21 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         WHERE state <> trim(state, char(9,10,11,12,13,32,133,160,5760,8192,8193,8194,8195,8196,8197,8198,8199,8200,8201,8202,8232,8233,8239,8287,12288));
     "#,
     ),
+    (
+        45,
+        "a case's sight version, and the version each run read",
+        r#"
+    -- Who sees a case changes with its mode and people; `sight` counts those changes. A run's
+    -- read of a restricted case keeps the count it read (`run_cases.sight`), so whoever it
+    -- hands what it read is judged as the case stood then: one whose sight changed since
+    -- tells nobody who saw it then, and is hidden from all but the run's own identity and who
+    -- bypasses restrictions (round 27 interactions review, SPEC CS-2). NULL: no sight kept,
+    -- judged as the case stands: a case open to every reader of cases when its event's run
+    -- was claimed (all of them saw it then), and reads made before this migration.
+    ALTER TABLE cases ADD COLUMN sight INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE run_cases ADD COLUMN sight INTEGER;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

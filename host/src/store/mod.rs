@@ -90,6 +90,15 @@ impl<'c> Transaction<'c> {
     }
 }
 
+impl Db {
+    /// Its connection as a [`Transaction`], each statement committing on its own: for unit
+    /// tests of storage functions that take one.
+    #[cfg(test)]
+    pub(crate) fn autocommit_tx(&self) -> Transaction<'_> {
+        Transaction::new(&self.conn)
+    }
+}
+
 impl Deref for Transaction<'_> {
     type Target = Connection;
 
@@ -315,6 +324,34 @@ pub(crate) fn lineage_read(run: &str, upto: &str, cond: &str) -> String {
                      JOIN run_cases rc ON rc.run_id = a.ancestor_id AND rc.seq <= a.upto
                      JOIN cases c ON c.id = rc.case_id
                      WHERE a.run_id = {run} AND {cond}))"
+    )
+}
+
+/// The condition (on `c`, the case, and `rc`, its `run_cases` row, as [`lineage_read`]
+/// joins them) that a run's read of a restricted case is hidden from a reader given as SQL
+/// expressions: `reads_cases` (0 or 1: may they read cases at all, SPEC CS-4), `email` (as
+/// `case_people` stores it), `also` (a second person who must be named too, a run's), and
+/// `as_read` (0 or 1): the case is restricted now and does not name them, or, judged as read,
+/// who sees it changed since a read that kept its sight (`run_cases.sight`, not NULL), which
+/// tells nobody who saw it then (SPEC CS-2; see `cases::store::Judged`). Written once for every reader of a run's reads.
+pub(crate) fn read_hidden(
+    reads_cases: &str,
+    email: &str,
+    also: Option<&str>,
+    as_read: &str,
+) -> String {
+    let also = also.map_or(String::new(), |also| {
+        format!(
+            "OR (CAST({also} AS TEXT) IS NOT NULL
+                 AND NOT EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = c.id AND p.email = {also}))"
+        )
+    });
+    format!(
+        "((c.restricted <> 0
+           AND ({reads_cases} = 0
+                OR NOT EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = c.id AND p.email = {email})
+                {also}))
+          OR ({as_read} <> 0 AND rc.sight IS NOT NULL AND rc.sight <> c.sight))"
     )
 }
 

@@ -779,12 +779,15 @@ impl Engine {
         // `case.read` as at its match; what it read or created itself, sight alone (a run
         // creating restricted cases with `case.write` alone goes on: self-review of 3dd2f7b).
         // Its own reads are numbered from 1: up to 0 are only those it was started with.
+        // Both as the cases stand now: the run was matched on them as they stood when read,
+        // and holds them since (`triggers.rs`).
         if listener
             && !self.sees_what_run_read(
                 principal,
                 workspace,
                 crate::cases::RunReads::at_event(run, Some(0)),
                 true,
+                crate::cases::Judged::Now,
             )?
         {
             return Ok(Some(
@@ -798,6 +801,7 @@ impl Engine {
             workspace,
             crate::cases::RunReads::all(run),
             false,
+            crate::cases::Judged::Now,
         )? {
             return Ok(Some(
                 "a case this run read is no longer visible to the identity it acts as; the run \

@@ -14,7 +14,7 @@
 use crate::Error;
 use crate::access::Reason;
 use crate::access::Scope;
-use crate::cases::{RunReads, Viewer};
+use crate::cases::{Judged, RunReads, Viewer};
 use crate::platform::Platform;
 use crate::principal::{Caller, Principal};
 use crate::public_id::PublicId;
@@ -67,7 +67,7 @@ impl Platform {
 
     /// Whether a run started by an event about case `case`, or by a custom event of a run that
     /// had read `cause` then, tells `viewer` what is hidden from them: the case, or a case that
-    /// run had read.
+    /// run had read, as it read it ([`Judged::AsRead`]: the viewer is not that run).
     /// A run a custom event started tells that the run which emitted it found something, and
     /// how many times (one run per event): a sweep over restricted cases emitting one event
     /// per critical case was counted through `runs list` (leak review).
@@ -83,7 +83,9 @@ impl Platform {
             return Ok(true);
         }
         match cause {
-            Some(cause) => crate::cases::run_read_hidden_from(self.db()?.conn(), cause, viewer),
+            Some(cause) => {
+                crate::cases::run_read_hidden_from(self.db()?.conn(), cause, viewer, Judged::AsRead)
+            }
             None => Ok(false),
         }
     }
@@ -99,24 +101,7 @@ impl Platform {
             return Ok(RunSight::None);
         }
         let viewer = self.viewer_in(principal, &run.workspace);
-        let ran_as = principal_from_stored(
-            &run.principal,
-            "runs",
-            "principal",
-            format!("run {}", run.id),
-        )
-        .map_err(|e| Error::Internal(e.to_string()))?;
-        let own = match (ran_as, principal) {
-            (Principal::ApiKey(a), Principal::ApiKey(b)) if a == *b => true,
-            (Principal::Anonymous, _) => false,
-            (ran_as, _) => {
-                // A person, or a personal key acting as its owner, on either side (SPEC
-                // RB-4): a run a person's key started was shown to that person as another's
-                // (round 25 doors review).
-                let ran_by = crate::admin::person_of(&self.index(), &ran_as);
-                ran_by.is_some() && ran_by == viewer.email
-            }
-        };
+        let own = self.is_own(principal, &run.principal, &viewer, &run.id.to_string())?;
         // Bypassing restrictions shows case content only to someone who may read cases at
         // all (SPEC CS-4: viewing needs `case.read`; case visibility review).
         let sees_every_case = viewer.bypass
@@ -129,10 +114,33 @@ impl Platform {
         // One's own run shows what it saw only while one still sees every case it read that
         // was restricted when it read it (`run_cases`): restricted away from them since, its
         // outputs quoted it to them for good (SPEC CS-2).
-        if own && self.sees_what_it_read(run.key, &viewer)? {
+        if own && self.sees_what_it_read(run.key, &viewer, Judged::Now)? {
             return Ok(RunSight::Full);
         }
         Ok(RunSight::Summary)
+    }
+
+    /// Whether `principal` is the one a run stored as `stored` (`runs.principal`) ran as:
+    /// the same key, or the same person (a personal key acting as its owner, on either side,
+    /// SPEC RB-4: a run a person's key started was shown to that person as another's, round
+    /// 25 doors review). A stored principal that does not read is an error naming `run`.
+    fn is_own(
+        &self,
+        principal: &Principal,
+        stored: &str,
+        viewer: &Viewer,
+        run: &str,
+    ) -> Result<bool, Error> {
+        let ran_as = principal_from_stored(stored, "runs", "principal", format!("run {run}"))
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(match (ran_as, principal) {
+            (Principal::ApiKey(a), Principal::ApiKey(b)) if a == *b => true,
+            (Principal::Anonymous, _) => false,
+            (ran_as, _) => {
+                let ran_by = crate::admin::person_of(&self.index(), &ran_as);
+                ran_by.is_some() && ran_by == viewer.email
+            }
+        })
     }
 
     /// Whether `principal` may follow run `id`'s steps as they happen: only if they see every
@@ -166,9 +174,18 @@ impl Platform {
     /// Whether run `place` read a restricted case hidden from `principal`, or was started by
     /// an event of a case (or a run) hidden from them: its steps and exit status would tell
     /// it (an answerer without `case.read` was shown the branch a case event's run took, which
-    /// `runs show` hid: leak review); so too when that cannot be told (fail closed).
+    /// `runs show` hid: leak review); so too when that cannot be told (fail closed). What it
+    /// read is judged as read, except for its own principal, who read it.
     fn tells_hidden(&self, principal: &Principal, place: &crate::runs::RunPlace) -> bool {
-        self.decided_on_hidden(principal, place.key, &place.workspace)
+        let viewer = self.viewer_in(principal, &place.workspace);
+        let judged = match self.is_own(principal, &place.principal, &viewer, &place.key.to_string())
+        {
+            Ok(true) => Judged::Now,
+            Ok(false) => Judged::AsRead,
+            Err(_) => return true,
+        };
+        self.sees_what_it_read(place.key, &viewer, judged)
+            .map_or(true, |sees| !sees)
             || self
                 .started_by_hidden(
                     place.trigger_case,
@@ -239,18 +256,23 @@ impl Platform {
         shown
     }
 
-    /// Whether run `run` of `workspace` read a restricted case `principal` may not see; so
-    /// too when that cannot be told (fail closed).
+    /// Whether run `run` of `workspace` read a restricted case `principal` may not see, as
+    /// it read it (they are shown it as another's run, [`Judged::AsRead`]); so too when that
+    /// cannot be told (fail closed).
     fn decided_on_hidden(&self, principal: &Principal, run: i64, workspace: &str) -> bool {
         let viewer = self.viewer_in(principal, workspace);
-        self.sees_what_it_read(run, &viewer)
+        self.sees_what_it_read(run, &viewer, Judged::AsRead)
             .map_or(true, |sees| !sees)
     }
 
-    /// Whether `viewer` sees every restricted case run `run` read.
-    fn sees_what_it_read(&self, run: i64, viewer: &Viewer) -> Result<bool, Error> {
-        let hidden =
-            crate::cases::run_read_hidden_from(self.db()?.conn(), RunReads::all(run), viewer)?;
+    /// Whether `viewer` sees every restricted case run `run` read, as `judged`.
+    fn sees_what_it_read(&self, run: i64, viewer: &Viewer, judged: Judged) -> Result<bool, Error> {
+        let hidden = crate::cases::run_read_hidden_from(
+            self.db()?.conn(),
+            RunReads::all(run),
+            viewer,
+            judged,
+        )?;
         Ok(!hidden)
     }
 

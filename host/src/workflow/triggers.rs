@@ -494,12 +494,15 @@ impl Engine {
     /// restricted case without it was started by a custom event quoting the case, which the
     /// case's own events were refused (round 18 leaks review, SPEC CS-4). A run going on
     /// keeps what it read, the cases it created included, which `case.write` alone makes.
+    /// `judged`: as the cases stand now, or as they stood when read too (see
+    /// [`crate::cases::Judged`]).
     pub(super) fn sees_what_run_read(
         &self,
         principal: &Principal,
         workspace: &str,
         reads: crate::cases::RunReads,
         listener: bool,
+        judged: crate::cases::Judged,
     ) -> Result<bool, Error> {
         let platform = self.platform();
         let index = platform.index();
@@ -509,7 +512,8 @@ impl Engine {
                 .check(principal, workspace, crate::access::Scope::CaseRead)
                 .allowed();
         }
-        let hidden = crate::cases::run_read_hidden_from(platform.db()?.conn(), reads, &viewer)?;
+        let hidden =
+            crate::cases::run_read_hidden_from(platform.db()?.conn(), reads, &viewer, judged)?;
         Ok(!hidden)
     }
 
@@ -684,9 +688,18 @@ impl Engine {
             // Nor do the restricted cases the emitting run had read when it wrote the event,
             // which the event may quote (hostile-step and leak reviews): every one must be
             // visible to this identity. Not what it read after (kill review: a read after
-            // the emit decided whether the listener started at all).
+            // the emit decided whether the listener started at all). As the emitting run read
+            // them: a case whose people or mode changed since tells nobody who saw it then (a
+            // run quoted who was on a restricted case, the case was opened, and a listener it
+            // had been hidden from was handed them; round 27 interactions review).
             if let Some(reads) = event.cause()
-                && !self.sees_what_run_read(&principal, &event.workspace, reads, true)?
+                && !self.sees_what_run_read(
+                    &principal,
+                    &event.workspace,
+                    reads,
+                    true,
+                    crate::cases::Judged::AsRead,
+                )?
             {
                 continue;
             }

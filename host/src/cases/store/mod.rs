@@ -16,6 +16,26 @@ pub struct CaseRow {
     pub id: i64,
     pub workspace_id: i64,
     pub record: CaseRecord,
+    /// How many times who sees it has changed (`cases.sight`), as loaded with the record.
+    pub sight: i64,
+}
+
+impl CaseRow {
+    /// This row as a run that read it records the read.
+    pub fn read(&self) -> CaseRead {
+        CaseRead {
+            case: self.id,
+            sight: self.sight,
+        }
+    }
+}
+
+/// A run's read of a restricted case: the case row, and its sight version as read
+/// (`run_cases.sight`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CaseRead {
+    pub case: i64,
+    pub sight: i64,
 }
 
 pub fn severity_code(s: Severity) -> i64 {
@@ -84,19 +104,23 @@ pub fn restricted_of(conn: &Connection, id: i64) -> crate::store::sql::Result<Op
         .optional()
 }
 
-/// Records that run `run` read restricted cases `cases` (`run_cases`): what the run emits may
-/// quote them, so its events reach only workflows whose identity sees them too (SPEC CS-2).
-/// Those recorded already are not written again: one query, and one statement when any is
-/// new. `false`, with nothing written, when the run would hold more than `limit`.
+/// Records that run `run` read restricted cases `reads` (`run_cases`), each with its sight as
+/// read: what the run emits may quote them, so its events reach only workflows whose identity
+/// sees them too (SPEC CS-2). Those recorded already are not written again, nor their sight
+/// moved on (the run holds what it read first too), unless none was kept (an inherited case
+/// that was open when the run was claimed): one query, and one statement when any is new.
+/// `false`, with nothing written, when the run would hold more than `limit`.
 pub fn record_run_reads(
     conn: &Connection,
     run: i64,
-    cases: &[i64],
+    reads: &[CaseRead],
     limit: usize,
 ) -> crate::store::sql::Result<bool> {
-    let mut asked: Vec<i64> = cases.to_vec();
-    asked.sort_unstable();
-    asked.dedup();
+    let mut reads: Vec<CaseRead> = reads.to_vec();
+    reads.sort_unstable();
+    // The first sight of each case: a row loaded twice in one call keeps its older one.
+    reads.dedup_by_key(|r| r.case);
+    let asked: Vec<i64> = reads.iter().map(|r| r.case).collect();
     if asked.is_empty() {
         return Ok(true);
     }
@@ -104,28 +128,76 @@ pub fn record_run_reads(
     let mut values: Vec<i64> = Vec::with_capacity(asked.len() + 1);
     values.push(run);
     values.extend(&asked);
-    let mut known: Vec<i64> = Vec::new();
+    // Each case recorded already, and whether its row kept a sight.
+    let mut known: Vec<(i64, bool)> = Vec::new();
     {
         let mut stmt = conn.prepare(&format!(
-            "SELECT case_id FROM run_cases WHERE run_id = ?1 AND case_id IN ({})",
+            "SELECT case_id, sight IS NOT NULL FROM run_cases WHERE run_id = ?1 AND case_id IN ({})",
             marks.join(", ")
         ))?;
         let rows = stmt.query_map(
             crate::store::sql::params_from_iter(values.iter().copied()),
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         for row in rows {
             known.push(row?);
         }
     }
-    let new: Vec<i64> = asked.into_iter().filter(|c| !known.contains(c)).collect();
+    let new: Vec<CaseRead> = reads
+        .iter()
+        .copied()
+        .filter(|r| !known.iter().any(|(case, _)| *case == r.case))
+        .collect();
+    let seq = if new.is_empty() {
+        0
+    } else {
+        match next_read_seq(conn, run, new.len(), limit)? {
+            Some(seq) => seq,
+            None => return Ok(false),
+        }
+    };
+    // A case the run inherited open and reads restricted now: what it reads is this sight's
+    // (restricted since, then opened again, a listener would be judged on the case as it
+    // stands).
+    for read in &reads {
+        if known.contains(&(read.case, false)) {
+            conn.prepare_cached(
+                "UPDATE run_cases SET sight = ?3 WHERE run_id = ?1 AND case_id = ?2 AND sight IS NULL",
+            )?
+            .execute(params![run, read.case, read.sight])?;
+        }
+    }
     if new.is_empty() {
         return Ok(true);
     }
-    // Its own reads count towards `limit`: those inherited with its event are the emitting
-    // run's (an upstream run of 10,000 reads left a triggered run no room for one;
-    // hostile-step review). All it holds, inherited too, towards twice that: its event's case,
-    // and for a run started before `run_ancestors` the rows copied to it then.
+    // Numbered in the order the run read them: a run its events start counts only those read
+    // before its claim (`run_ancestors.upto`).
+    let rows: Vec<String> = (0..new.len())
+        .map(|i| format!("(?1, ?{}, ?2, ?{})", 2 * i + 3, 2 * i + 4))
+        .collect();
+    let sql = format!(
+        "INSERT INTO run_cases (run_id, case_id, seq, sight) VALUES {} ON CONFLICT DO NOTHING",
+        rows.join(", ")
+    );
+    let mut values: Vec<i64> = Vec::with_capacity(2 * new.len() + 2);
+    values.push(run);
+    values.push(seq);
+    values.extend(new.iter().flat_map(|r| [r.case, r.sight]));
+    conn.execute(&sql, crate::store::sql::params_from_iter(values))?;
+    Ok(true)
+}
+
+/// The number run `run`'s next reads take (`run_cases.seq`), if `new` more fit within
+/// `limit`. Its own reads count towards `limit`: those inherited with its event are the
+/// emitting run's (an upstream run of 10,000 reads left a triggered run no room for one;
+/// hostile-step review). All it holds, inherited too, towards twice that: its event's case,
+/// and for a run started before `run_ancestors` the rows copied to it then.
+fn next_read_seq(
+    conn: &Connection,
+    run: i64,
+    new: usize,
+    limit: usize,
+) -> crate::store::sql::Result<Option<i64>> {
     let (own, all, seq): (i64, i64, i64) = conn
         .prepare_cached(
             "SELECT COALESCE(SUM(CASE WHEN inherited = 0 THEN 1 ELSE 0 END), 0), count(*),
@@ -133,29 +205,9 @@ pub fn record_run_reads(
              FROM run_cases WHERE run_id = ?1",
         )?
         .query_row([run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    let with_new = |n: i64| {
-        usize::try_from(n)
-            .unwrap_or(usize::MAX)
-            .saturating_add(new.len())
-    };
-    if with_new(own) > limit || with_new(all) > limit.saturating_mul(2) {
-        return Ok(false);
-    }
-    // Numbered in the order the run read them: a run its events start counts only those read
-    // before its claim (`run_ancestors.upto`).
-    let rows: Vec<String> = (0..new.len())
-        .map(|i| format!("(?1, ?{}, ?2)", i + 3))
-        .collect();
-    let sql = format!(
-        "INSERT INTO run_cases (run_id, case_id, seq) VALUES {} ON CONFLICT DO NOTHING",
-        rows.join(", ")
-    );
-    let mut values: Vec<i64> = Vec::with_capacity(new.len() + 2);
-    values.push(run);
-    values.push(seq);
-    values.extend(&new);
-    conn.execute(&sql, crate::store::sql::params_from_iter(values))?;
-    Ok(true)
+    let with_new = |n: i64| usize::try_from(n).unwrap_or(usize::MAX).saturating_add(new);
+    let fits = with_new(own) <= limit && with_new(all) <= limit.saturating_mul(2);
+    Ok(fits.then_some(seq))
 }
 
 /// What a run had read (`run_cases`), as one who reads it asks: its own reads numbered up to
@@ -188,12 +240,27 @@ pub fn read_upto(conn: &Connection, run: i64) -> crate::store::sql::Result<i64> 
         .query_row([run], |r| r.get(0))
 }
 
-/// Whether `reads` hold a restricted case that `viewer` does not see now (SPEC CS-2; to a
-/// viewer who may not read cases, any: CS-4): one query, whatever the run read.
+/// How a run's reads of restricted cases are judged for a viewer (`run_cases.sight`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Judged {
+    /// By the cases as they stand now: for the run's own identity, which read them itself.
+    Now,
+    /// As they stood when read, too: for anyone else, who is handed what the run read. A
+    /// case whose mode or people changed since cannot tell who saw it then, and is hidden
+    /// (fail closed): a run read who was on a restricted case, the case was opened, and a
+    /// listener it had been hidden from was handed them (round 27 interactions review, SPEC
+    /// CS-2).
+    AsRead,
+}
+
+/// Whether `reads` hold a restricted case that `viewer` does not see now, or (`judged`
+/// [`Judged::AsRead`]) one whose sight changed since it was read (SPEC CS-2; to a viewer who
+/// may not read cases, any: CS-4): one query, whatever the run read.
 pub fn run_read_hidden_from(
     conn: &Connection,
     reads: RunReads,
     viewer: &super::viewer::Viewer,
+    judged: Judged,
 ) -> crate::store::sql::Result<bool> {
     if viewer.bypass {
         return Ok(false);
@@ -204,7 +271,8 @@ pub fn run_read_hidden_from(
             viewer.email_str(),
             viewer.also_str(),
             i64::from(viewer.reads_cases),
-            reads.upto
+            reads.upto,
+            judged == Judged::AsRead
         ],
         |r| r.get(0),
     )
@@ -218,12 +286,7 @@ fn read_hidden_sql() -> String {
         crate::store::lineage_read(
             "CAST(?1 AS BIGINT)",
             "CAST(?5 AS BIGINT)",
-            "c.restricted <> 0
-             AND (?4 = 0
-                  OR NOT EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = c.id AND p.email = ?2)
-                  OR (CAST(?3 AS TEXT) IS NOT NULL
-                      AND NOT EXISTS (SELECT 1 FROM case_people p
-                                      WHERE p.case_id = c.id AND p.email = ?3)))"
+            &crate::store::read_hidden("?4", "?2", Some("?3"), "?6")
         )
     )
 }
@@ -232,7 +295,7 @@ fn read_hidden_sql() -> String {
 pub fn load(conn: &Connection, id: i64) -> crate::store::sql::Result<Option<CaseRow>> {
     let row = conn
         .prepare_cached(
-            "SELECT workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, public_id
+            "SELECT workspace_id, title, description, severity, state, reporter, assignee, restricted, fields, created_at, updated_at, public_id, sight
              FROM cases WHERE id = ?1",
         )?
         .query_row(
@@ -240,7 +303,7 @@ pub fn load(conn: &Connection, id: i64) -> crate::store::sql::Result<Option<Case
             |r| {
                 let fields = crate::store::json::column(r, 8, "cases.fields")?;
                 Ok((
-                    r.get::<i64>(0)?,
+                    (r.get::<i64>(0)?, r.get::<i64>(12)?),
                     CaseRecord {
                         id: r.get(11)?,
                         title: r.get(1)?,
@@ -260,7 +323,7 @@ pub fn load(conn: &Connection, id: i64) -> crate::store::sql::Result<Option<Case
             },
         )
         .optional()?;
-    let Some((workspace_id, mut record)) = row else {
+    let Some(((workspace_id, sight), mut record)) = row else {
         return Ok(None);
     };
     let named = people(conn, id)?;
@@ -270,6 +333,7 @@ pub fn load(conn: &Connection, id: i64) -> crate::store::sql::Result<Option<Case
         id,
         workspace_id,
         record,
+        sight,
     }))
 }
 
@@ -461,6 +525,7 @@ pub fn insert(
         id,
         workspace_id: case.workspace_id,
         record: record_of(case, public_id, fields_read, at),
+        sight: 0,
     }))
 }
 
@@ -579,14 +644,19 @@ pub fn record_case_update(
     Ok(())
 }
 
-/// Sets case `id`'s access mode; its `updated_at` moves forward (at least by one).
+/// Sets case `id`'s access mode; its `updated_at` moves forward (at least by one). Called with
+/// every change of its restrictions: its sight version moves on when it was or will be
+/// restricted (who sees it changes; a full-access case's collaborators change no one's sight).
 pub fn set_access_mode(
     tx: &Transaction<'_>,
     id: i64,
     mode: AccessMode,
 ) -> crate::store::sql::Result<()> {
     tx.prepare_cached(
-        "UPDATE cases SET restricted = ?2, updated_at = CASE WHEN updated_at + 1 > ?3 THEN updated_at + 1 ELSE ?3 END WHERE id = ?1",
+        "UPDATE cases SET restricted = ?2,
+                sight = sight + CASE WHEN restricted <> 0 OR CAST(?2 AS BIGINT) <> 0 THEN 1 ELSE 0 END,
+                updated_at = CASE WHEN updated_at + 1 > ?3 THEN updated_at + 1 ELSE ?3 END
+         WHERE id = ?1",
     )?
     .execute(params![
         id,
@@ -611,7 +681,7 @@ mod tests {
             .prepare(&format!("EXPLAIN QUERY PLAN {}", read_hidden_sql()))
             .expect("plan");
         let plan: Vec<String> = stmt
-            .query_map([1, 2, 3, 4, 5], |r| r.get::<_, String>(3))
+            .query_map([1, 2, 3, 4, 5, 1], |r| r.get::<_, String>(3))
             .expect("rows")
             .collect::<Result<_, _>>()
             .expect("rows");
@@ -625,6 +695,13 @@ mod tests {
                 .any(|line| line.starts_with("SCAN rc") || line.starts_with("SCAN run_cases")),
             "{plan:#?}"
         );
+    }
+
+    /// Reads of cases `ids` at sight 0.
+    fn reads(ids: &[i64]) -> Vec<CaseRead> {
+        ids.iter()
+            .map(|&case| CaseRead { case, sight: 0 })
+            .collect()
     }
 
     /// A run holds at most `limit` restricted reads: reads past it are refused whole, and
@@ -642,11 +719,11 @@ mod tests {
                 })
                 .expect("count")
         };
-        assert!(record_run_reads(db.conn(), 7, &[1, 2, 3], 4).expect("recorded"));
-        assert!(!record_run_reads(db.conn(), 7, &[3, 4, 5], 4).expect("refused"));
+        assert!(record_run_reads(db.conn(), 7, &reads(&[1, 2, 3]), 4).expect("recorded"));
+        assert!(!record_run_reads(db.conn(), 7, &reads(&[3, 4, 5]), 4).expect("refused"));
         assert_eq!(count(), 3, "nothing of a refused read is written");
-        assert!(record_run_reads(db.conn(), 7, &[1, 2, 3, 4], 4).expect("within"));
-        assert!(record_run_reads(db.conn(), 7, &[4, 1], 4).expect("held already"));
+        assert!(record_run_reads(db.conn(), 7, &reads(&[1, 2, 3, 4]), 4).expect("within"));
+        assert!(record_run_reads(db.conn(), 7, &reads(&[4, 1]), 4).expect("held already"));
         assert_eq!(count(), 4);
         // Reads inherited with its event do not count towards its own bound.
         db.conn()
@@ -655,9 +732,9 @@ mod tests {
                  VALUES (8, 1, 1), (8, 2, 1), (8, 3, 1), (8, 4, 1)",
             )
             .expect("inherited");
-        assert!(record_run_reads(db.conn(), 8, &[5, 6, 7, 8], 4).expect("its own four"));
-        assert!(!record_run_reads(db.conn(), 8, &[9], 4).expect("a fifth of its own"));
-        assert!(record_run_reads(db.conn(), 8, &[1], 4).expect("inherited already"));
+        assert!(record_run_reads(db.conn(), 8, &reads(&[5, 6, 7, 8]), 4).expect("its own four"));
+        assert!(!record_run_reads(db.conn(), 8, &reads(&[9]), 4).expect("a fifth of its own"));
+        assert!(record_run_reads(db.conn(), 8, &reads(&[1]), 4).expect("inherited already"));
         // All it holds, inherited too, stays within twice the bound.
         db.conn()
             .execute_batch(
@@ -666,8 +743,8 @@ mod tests {
                         (9, 7, 1)",
             )
             .expect("inherited");
-        assert!(record_run_reads(db.conn(), 9, &[10], 4).expect("the eighth in all"));
-        assert!(!record_run_reads(db.conn(), 9, &[11], 4).expect("a ninth in all"));
+        assert!(record_run_reads(db.conn(), 9, &reads(&[10]), 4).expect("the eighth in all"));
+        assert!(!record_run_reads(db.conn(), 9, &reads(&[11]), 4).expect("a ninth in all"));
     }
 
     /// What a run read of a restricted case is hidden from a viewer it names who may not
@@ -690,8 +767,61 @@ mod tests {
             also: None,
             reads_cases,
         };
-        assert!(!run_read_hidden_from(db.conn(), RunReads::all(7), &viewer(true)).expect("read"));
-        assert!(run_read_hidden_from(db.conn(), RunReads::all(7), &viewer(false)).expect("read"));
+        let hidden = |reads_cases: bool, judged: Judged| {
+            run_read_hidden_from(db.conn(), RunReads::all(7), &viewer(reads_cases), judged)
+                .expect("read")
+        };
+        assert!(!hidden(true, Judged::Now));
+        assert!(!hidden(true, Judged::AsRead));
+        assert!(hidden(false, Judged::Now));
+        assert!(hidden(false, Judged::AsRead));
+    }
+
+    /// A read of a restricted case whose people or mode changed since is hidden from whoever
+    /// is judged as it was read, whom it names now or not, and opened or not; judged now, the
+    /// case as it stands decides. A change of a full-access case's collaborators changes
+    /// nobody's sight (round 27 interactions review, SPEC CS-2).
+    #[test]
+    fn a_read_of_a_case_whose_sight_changed_since_is_hidden_as_read() {
+        let db = crate::store::Db::open_in_memory().expect("db");
+        db.conn()
+            .execute_batch(
+                "PRAGMA foreign_keys = OFF;
+                 INSERT INTO cases (id, workspace_id, title, severity, state, created_at, updated_at, number, restricted, public_id)
+                 VALUES (1, 1, 'phish', 2, 'open', 0, 0, 1, 1, 'C-0123456789ABCDEF');
+                 INSERT INTO case_people (case_id, workspace_id, email, part) VALUES (1, 1, 'bob@x.test', 'collaborator');",
+            )
+            .expect("seed");
+        let row = load(db.conn(), 1).expect("load").expect("the case");
+        assert!(record_run_reads(db.conn(), 7, &[row.read()], 4).expect("recorded"));
+        let who = |email: &str| super::super::viewer::Viewer {
+            email: Some(crate::principal::Email::parse(email).expect("email")),
+            bypass: false,
+            also: None,
+            reads_cases: true,
+        };
+        let hidden = |email: &str, judged: Judged| {
+            run_read_hidden_from(db.conn(), RunReads::all(7), &who(email), judged).expect("read")
+        };
+        assert!(
+            !hidden("bob@x.test", Judged::AsRead),
+            "unchanged: bob saw it then"
+        );
+        assert!(hidden("eve@x.test", Judged::AsRead));
+        // Opened: everyone sees it now, nobody can be told who saw it then.
+        set_access_mode(&db.autocommit_tx(), 1, AccessMode::FullAccess).expect("open");
+        assert!(!hidden("eve@x.test", Judged::Now));
+        assert!(hidden("eve@x.test", Judged::AsRead));
+        assert!(hidden("bob@x.test", Judged::AsRead));
+        // A full-access case's collaborators changing moves nobody's sight.
+        let sight = || load(db.conn(), 1).expect("load").expect("the case").sight;
+        let before = sight();
+        set_access_mode(&db.autocommit_tx(), 1, AccessMode::FullAccess).expect("still open");
+        assert_eq!(sight(), before);
+        // A second read keeps the sight of the first: the run holds what it read then.
+        let again = load(db.conn(), 1).expect("load").expect("the case");
+        assert!(record_run_reads(db.conn(), 7, &[again.read()], 4).expect("held already"));
+        assert!(hidden("bob@x.test", Judged::AsRead));
     }
 
     #[test]

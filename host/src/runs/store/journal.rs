@@ -107,7 +107,7 @@ pub(crate) fn place_of(conn: &Connection, id: &PublicId) -> Result<Option<RunPla
     conn.prepare_cached(
         "SELECT id, workspace, (SELECT t.case_id FROM events t WHERE t.id = runs.trigger_event),
                 (SELECT t.cause_run FROM events t WHERE t.id = runs.trigger_event),
-                (SELECT t.cause_seq FROM events t WHERE t.id = runs.trigger_event)
+                (SELECT t.cause_seq FROM events t WHERE t.id = runs.trigger_event), principal
          FROM runs WHERE public_id = ?1",
     )
     .and_then(|mut stmt| {
@@ -118,6 +118,7 @@ pub(crate) fn place_of(conn: &Connection, id: &PublicId) -> Result<Option<RunPla
                 trigger_case: r.get(2)?,
                 trigger_cause: r.get(3)?,
                 trigger_cause_seq: r.get(4)?,
+                principal: r.get(5)?,
             })
         })
         .optional()
@@ -555,7 +556,7 @@ pub(crate) fn list_before(
     reader: &CaseReader<'_>,
 ) -> Result<Vec<RunInfo>, Error> {
     // A run an event about a case started is listed only to whoever sees that case, and one
-    // a run's custom event started only to whoever sees every case that run read: the
+    // a run's custom event started only to whoever sees every case that run read, as read: the
     // condition of `workflow/store/events.rs`'s `visible`, on the run's trigger event.
     // A listing carries no outputs (NULL in their column): a page of 1,000 runs of 16 MiB
     // each was parsed whole for one GET (hostile-input review); `info` reads one run's.
@@ -580,10 +581,7 @@ pub(crate) fn list_before(
             read_hidden = crate::store::lineage_read(
                 "t.cause_run",
                 "t.cause_seq",
-                "c.restricted <> 0
-                 AND (?6 = 0
-                      OR NOT EXISTS (SELECT 1 FROM case_people p
-                                     WHERE p.case_id = c.id AND p.email = ?5))"
+                &crate::store::read_hidden("?6", "?5", None, "1")
             )
         ))
         .map_err(internal)?;

@@ -265,6 +265,14 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         WHERE state <> btrim(state, chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(32) || chr(133) || chr(160) || chr(5760) || chr(8192) || chr(8193) || chr(8194) || chr(8195) || chr(8196) || chr(8197) || chr(8198) || chr(8199) || chr(8200) || chr(8201) || chr(8202) || chr(8232) || chr(8233) || chr(8239) || chr(8287) || chr(12288));
     "#,
     ),
+    (
+        25,
+        "a case's sight version, and the version each run read (the SQLite migration of the same name)",
+        r#"
+    ALTER TABLE cases ADD COLUMN IF NOT EXISTS sight BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE run_cases ADD COLUMN IF NOT EXISTS sight BIGINT;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.

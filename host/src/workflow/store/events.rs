@@ -183,9 +183,12 @@ pub(in crate::workflow) fn record_event_reads(
         .map_err(internal)?;
     }
     if case.is_some() {
+        // With its sight as at this claim if restricted then: the listener was matched on it
+        // as it stood. None if open to every reader of cases: all of them saw it then, and a
+        // restriction since hides it from whom it does not name (judged as it stands).
         tx.prepare_cached(
-            "INSERT INTO run_cases (run_id, case_id, inherited)
-             SELECT ?1, id, 1 FROM cases WHERE id = ?2
+            "INSERT INTO run_cases (run_id, case_id, inherited, sight)
+             SELECT ?1, id, 1, CASE WHEN restricted <> 0 THEN sight END FROM cases WHERE id = ?2
              ON CONFLICT DO NOTHING",
         )
         .and_then(|mut stmt| stmt.execute(params![run, case]))
@@ -277,12 +280,11 @@ pub(in crate::workflow) struct EventReader {
 /// and the run that emitted it, if any, read no restricted case the reader is not on (one
 /// event per restricted case a sweep found counted them; leak review).
 fn visible(e: &str) -> String {
+    // Judged as read: the reader is not the run (round 27 interactions review).
     let read_hidden = crate::store::lineage_read(
         &format!("{e}.cause_run"),
         &format!("{e}.cause_seq"),
-        "c.restricted <> 0
-         AND (?5 = 0
-              OR NOT EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = c.id AND p.email = ?4))",
+        &crate::store::read_hidden("?5", "?4", None, "1"),
     );
     format!(
         "(?3 = 1 OR (({e}.case_id IS NULL OR ?5 = 1) AND ({e}.case_id IS NULL
