@@ -709,6 +709,72 @@ fn a_custom_event_relaying_a_case_event_reaches_only_a_listener_that_saw_it() {
     );
 }
 
+/// A custom event of a run that read a restricted case reaches a listener only as the case
+/// stood when it was read: once its people or mode changed, nobody can tell who saw it then,
+/// and a listener that does not bypass restrictions is not started (fail closed). A run read
+/// who was on a restricted case and emitted them; the case was opened (or the listener's
+/// identity put on it) before dispatch, and the listener it had been hidden from was handed
+/// them (round 27 interactions review; SPEC CS-2).
+#[test]
+fn a_custom_event_quoting_a_restricted_read_reaches_a_listener_only_as_the_case_stood_then() {
+    let env = Env::new();
+    env.publish_as_owner(
+        "watch2",
+        &json!({ "name": "watch2", "workspace": "mssp-soc", "run_as": "automation@acme-mssp.test",
+            "trigger": { "on": "custom_event", "event": "notification.requested" },
+            "steps": [ { "id": "w", "wait": "1ms" } ] }),
+    );
+    let steps = env.steps();
+    // The Owner's run reads case `case`'s collaborators and emits them.
+    let peek = |case: &str| {
+        let file = env.write(
+            "peek.json",
+            &json!({ "name": "peek", "workspace": "mssp-soc", "steps": [
+                { "id": "r", "uses": "cases/get-case-restrictions", "with": { "case_id": case } },
+                { "id": "n", "uses": "step:notify", "grants": ["events:emit"],
+                  "with": { "to": "$.steps.r.collaborators", "subject": "who is on it" } } ] }),
+        );
+        env.ok(&[
+            "run",
+            &file,
+            "--as",
+            OWNER,
+            "--steps",
+            &steps,
+            "--no-triggers",
+        ]);
+    };
+    const SAM: &str = "sam.lead@acme-mssp.test";
+    const AUTOMATION: &str = "automation@acme-mssp.test";
+    // Hidden from automation when read, opened before dispatch.
+    env.create_case("mssp-soc", "opened", "high");
+    env.restrict("C-1", Some(SAM));
+    env.dispatch(2);
+    peek("C-1");
+    env.update_restrictions("C-1", &["--access-mode", "full_access", "--remove", SAM]);
+    env.dispatch(3);
+    assert_eq!(env.runs_quoting("watch2", "sam.lead"), 0, "opened since");
+    // Hidden from automation when read, then automation put on it in sam's place.
+    env.create_case("mssp-soc", "swapped", "high");
+    env.restrict("C-2", Some(SAM));
+    env.dispatch(2);
+    peek("C-2");
+    env.update_restrictions("C-2", &["--add", AUTOMATION, "--remove", SAM]);
+    env.dispatch(3);
+    assert_eq!(env.runs_quoting("watch2", "sam.lead"), 0, "swapped since");
+    // Allowed path: automation was on it at the read and is at dispatch, nothing changed.
+    env.create_case("mssp-soc", "kept", "high");
+    env.restrict("C-3", Some(&format!("{SAM},{AUTOMATION}")));
+    env.dispatch(2);
+    peek("C-3");
+    env.dispatch(3);
+    assert_eq!(
+        env.runs_quoting("watch2", "sam.lead"),
+        1,
+        "it saw the case as read and sees it now"
+    );
+}
+
 /// A revision whose stored definition no longer reads fails a run at every event of its
 /// workspace, naming why, but those runs never ran: they do not widen the chain they were
 /// recorded in, whose other listeners still reach the bound (round 27 review of round 26:
