@@ -46,6 +46,7 @@ const JS_SDK: &[(&str, &str)] = &[(
 
 const RUST_SDK_LIB: &str = include_str!("../../../steps/sdk/src/lib.rs");
 const RUST_SDK_FINITE: &str = include_str!("../../../steps/sdk/src/finite.rs");
+const RUST_SDK_OBJECT_ONLY: &str = include_str!("../../../steps/sdk/src/object_only.rs");
 
 const COMMON: &[(&str, &str)] = &[
     ("step.test.json", include_str!("templates/step.test.json")),
@@ -133,6 +134,7 @@ pub fn files(name: &str, lang: Language) -> Vec<(String, String)> {
                 RUST_SDK_LIB.replace("path: \"../../wit\"", "path: \"../wit\""),
             ));
             out.push(("sdk/src/finite.rs".into(), RUST_SDK_FINITE.into()));
+            out.push(("sdk/src/object_only.rs".into(), RUST_SDK_OBJECT_ONLY.into()));
         }
     }
     out

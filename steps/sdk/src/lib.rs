@@ -21,6 +21,7 @@
 //! [`HostError`], which converts into [`StepError`] with `?`.
 
 mod finite;
+mod object_only;
 
 #[doc(hidden)]
 pub mod bindings {
@@ -122,7 +123,7 @@ where
 /// sees (round 17 steps review).
 fn decode<I: serde::de::DeserializeOwned>(input: &str) -> Result<I, StepError> {
     let mut de = serde_json::Deserializer::from_str(input);
-    serde_path_to_error::deserialize(ObjectOnly(&mut de)).map_err(|e| {
+    serde_path_to_error::deserialize(object_only::ObjectOnly(&mut de)).map_err(|e| {
         let inner = e.inner();
         let mut why = inner.to_string();
         // serde_json says where in the text; the path says where in the input.
@@ -139,35 +140,6 @@ fn decode<I: serde::de::DeserializeOwned>(input: &str) -> Result<I, StepError> {
             format!("input.{path}: {why}")
         })
     })
-}
-
-/// A deserializer whose struct is read from an object only: serde's derive reads one from an
-/// array too, its fields in order and the rest defaulted, so an input rendered as a list
-/// (`"with": "$.event.items"`) was a record of other fields, where the host and the other
-/// SDKs refuse it (round 27 self-review). Any other type reads as serde_json reads it.
-struct ObjectOnly<D>(D);
-
-impl<'de, D: serde::Deserializer<'de>> serde::Deserializer<'de> for ObjectOnly<D> {
-    type Error = D::Error;
-
-    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        self.0.deserialize_any(visitor)
-    }
-
-    fn deserialize_struct<V: serde::de::Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_map(visitor)
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
-        ignored_any
-    }
 }
 
 /// Exports `fn(Input) -> Result<Output, StepError>` as the component's `run`.

@@ -23,7 +23,36 @@ struct Input {
     /// Ask only the flow questions: a principal who may not query cases asks them too.
     #[serde(default)]
     flows_only: bool,
+    /// A nested record, an enum and a newtype, echoed back: the SDK's input decoding
+    /// (records read from objects only, at any depth; everything else as serde reads it).
+    #[serde(default)]
+    shape: Option<Shape>,
 }
+
+#[derive(Deserialize, Serialize)]
+struct Shape {
+    target: Target,
+    #[serde(default)]
+    mode: Option<Mode>,
+    #[serde(default)]
+    tag: Option<Tag>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct Target {
+    kind: String,
+    #[serde(default)]
+    value: String,
+}
+
+#[derive(Deserialize, Serialize)]
+enum Mode {
+    Lookup { ip: String },
+    Batch(Vec<String>),
+}
+
+#[derive(Deserialize, Serialize)]
+struct Tag(String);
 
 #[derive(Serialize)]
 struct FlowAnswer {
@@ -40,6 +69,8 @@ struct Output {
     found: Vec<String>,
     not_found: Vec<String>,
     flow_access: Vec<FlowAnswer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shape: Option<Shape>,
 }
 
 fn probe(input: Input) -> Result<Output, StepError> {
@@ -105,6 +136,7 @@ fn probe(input: Input) -> Result<Output, StepError> {
         found,
         not_found,
         flow_access,
+        shape: input.shape,
     })
 }
 
