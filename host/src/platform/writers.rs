@@ -102,18 +102,24 @@ impl Writers {
         }
         let mut refused = None;
         let mut opening_or_busy = false;
+        // One more connection, while the pool may grow. Only an empty slot: one open and free
+        // here freed after the look above, and is the turn's holder's while a step's call
+        // waits (this loop handed it to any arrival, round 28 reviews of round 27), or taken
+        // below at once otherwise.
         for slot in self.slots.iter() {
             let Some(mut held) = slot.try_lock() else {
                 opening_or_busy = true;
                 continue;
             };
-            if held.is_none() {
-                match self.open() {
-                    Ok(db) => *held = Some(db),
-                    Err(e) => {
-                        refused = Some(e);
-                        break;
-                    }
+            if held.is_some() {
+                opening_or_busy = true;
+                continue;
+            }
+            match self.open() {
+                Ok(db) => *held = Some(db),
+                Err(e) => {
+                    refused = Some(e);
+                    break;
                 }
             }
             if let Some(writer) = ready(held) {
