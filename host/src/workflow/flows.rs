@@ -121,6 +121,21 @@ impl Engine {
                  (`flowhost interact start`, the API's or the web's flow start), SPEC IX-4"
             )));
         }
+        // Nor by hand does a revision a trigger starts: its conditions would be skipped and its
+        // event (a case's, an emitting run's, a signed request's body) be whatever the caller
+        // said, its steps asking people and emitting on its publisher's authority (round 28
+        // authority review; SPEC WF-2, WF-10). Its file runs by hand as its runner's own.
+        let trigger = match &p.workflow.trigger.on {
+            TriggerKind::Manual | TriggerKind::Interaction => None,
+            TriggerKind::Case(kind) | TriggerKind::Custom(kind) => Some(kind.as_str()),
+            TriggerKind::Webhook => Some("webhook"),
+        };
+        if let Some(trigger) = trigger {
+            return Err(Error::Invalid(format!(
+                "`{name}` starts on its trigger (`{trigger}`), not by hand: run its definition \
+                 file to try it (`flowhost run FILE`), as your own run (SPEC WF-2, WF-10)"
+            )));
+        }
         // Answered as its caller may see it now, as a resume is: a run that read a case
         // restricted from them since shows them none of its output (round 19 self-review).
         if let Some(before) =
