@@ -352,6 +352,81 @@ fn a_run_a_personal_key_started_is_its_persons_own() {
     assert_eq!(step_output(other), Value::Null);
 }
 
+/// A published revision a trigger starts is not started by hand with a made-up event: its
+/// conditions would be skipped, its `$.event` be whatever the caller said, and its steps ask
+/// people and emit on its publisher's authority (round 28 authority review; SPEC WF-2,
+/// WF-10). Nothing runs; a manual revision still starts (the allowed path).
+#[test]
+fn a_triggered_revision_is_not_started_by_hand() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let base = "/api/v1/workspaces/mssp-soc";
+    for (name, trigger) in [
+        (
+            "on-case",
+            json!({ "on": "case_created",
+                "if": [{ "left": "$.event.case.severity", "op": "eq", "right": "critical" }] }),
+        ),
+        (
+            "on-custom",
+            json!({ "on": "custom_event", "event": "notification.requested" }),
+        ),
+        ("on-hook", json!({ "on": "webhook" })),
+    ] {
+        let wf = echo_workflow(name, trigger);
+        let published = server.post(&format!("{base}/workflows"), &owner, &wf);
+        assert_eq!(published.status, 201, "{}", published.text);
+        let forged = json!({ "event": { "kind": "case_created",
+            "case": { "id": "C-9", "title": "CEO mailbox compromised", "severity": "low" } } });
+        let refused = server.post(&format!("{base}/workflows/{name}/runs"), &owner, &forged);
+        assert_eq!(refused.status, 400, "{name}: {}", refused.text);
+        assert!(refused.text.contains("trigger"), "{name}: {}", refused.text);
+    }
+    let listed = server.deployment.ok(&[
+        "runs",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&listed).expect("json"),
+        json!([]),
+        "nothing ran"
+    );
+    let wf = echo_workflow("by-hand", json!({ "on": "manual" }));
+    assert_eq!(
+        server
+            .post(&format!("{base}/workflows"), &owner, &wf)
+            .status,
+        201
+    );
+    let started = server.post(
+        &format!("{base}/workflows/by-hand/runs"),
+        &owner,
+        &json!({ "event": {} }),
+    );
+    assert_eq!(started.status, 200, "{}", started.text);
+    // The CLI's door, the same rule.
+    let cli = server.deployment.cli(&[
+        "run",
+        "--published",
+        "on-case",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    assert!(!cli.status.success());
+    assert!(
+        String::from_utf8_lossy(&cli.stderr).contains("trigger"),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+}
+
 /// The server's step directory: the one the sample and hostile steps are built into.
 fn steps_dir() -> &'static std::path::Path {
     std::path::Path::new(common::ECHO)
@@ -2260,6 +2335,11 @@ fn webhooks_start_runs_only_for_fresh_unreplayed_signed_requests() {
     );
     assert_eq!(asked.status, 409, "{}", asked.text);
     assert!(asked.text.contains("rotate it"), "{}", asked.text);
+    // As its document says (round 28 web review: the 409 was not documented).
+    let doc = server.get("/api/v1/openapi.json", None);
+    let documented = &doc.body["paths"]["/api/v1/workspaces/{workspace}/workflows/{name}/webhook"]
+        ["post"]["responses"]["409"];
+    assert!(documented.is_object(), "{documented}");
     let ts = now();
     let body = br#"{"n":4}"#;
     let refused = deliver(

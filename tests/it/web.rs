@@ -1017,12 +1017,38 @@ fn the_list_pages_refuse_a_query_parameter_they_do_not_take() {
         ("/cases?severity=critical&assignee=a%40b.test", "assignee"),
         ("/runs?befor=R-0000000000000000", "befor"),
         ("/?afer=I-0000000000000000", "afer"),
+        ("/audit?since=1735689600", "since"),
+        ("/flows?x=1", "`x`"),
     ] {
         let refused = owner.get(&site.server.url(url));
         assert_eq!(refused.status, 400, "{url}: {}", refused.body);
         assert!(refused.body.contains(named), "{url}: {}", refused.body);
     }
-    for url in ["/cases?severity=critical&text=&state=", "/runs", "/"] {
+    // A crafted link's words are not the site's: a name that is no identifier is described,
+    // never quoted (round 28 web and leak reviews).
+    let crafted = "Your+session+has+expired.+Sign+in+again+at+https%3A%2F%2Fevil.example%E2%80%AE";
+    for page in ["/cases", "/runs", "/", "/audit", "/flows"] {
+        let url = format!("{page}?{crafted}=1");
+        let refused = owner.get(&site.server.url(&url));
+        assert_eq!(refused.status, 400, "{url}: {}", refused.body);
+        for word in ["expired", "evil.example", "\u{202e}"] {
+            assert!(!refused.body.contains(word), "{url}: {}", refused.body);
+        }
+        assert!(
+            refused
+                .body
+                .contains("a query parameter this page does not take"),
+            "{url}: {}",
+            refused.body
+        );
+    }
+    for url in [
+        "/cases?severity=critical&text=&state=",
+        "/runs",
+        "/",
+        "/audit",
+        "/flows",
+    ] {
         assert_eq!(owner.get(&site.server.url(url)).status, 200, "{url}");
     }
 }

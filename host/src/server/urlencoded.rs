@@ -58,6 +58,28 @@ pub(super) fn fields(body: &[u8], what: &str) -> Result<Vec<(String, String)>, S
         .collect()
 }
 
+/// `Err` naming the first of `params` (a page's query string) whose name is not among `known`
+/// when it may be quoted, else saying what it is: a misspelt filter or page link read as none
+/// listed everything (round 27 web review), and quoting any name put a crafted link's words
+/// on the site's signed-in pages (round 28 web and leak reviews). The pages' one rule.
+pub(super) fn only_known(params: &[(String, String)], known: &[&str]) -> Result<(), String> {
+    match params.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+        None => Ok(()),
+        Some((name, _)) if quotable(name) => {
+            Err(format!("this page takes no query parameter `{name}`"))
+        }
+        Some(_) => Err("a query parameter this page does not take".to_owned()),
+    }
+}
+
+/// The value of query parameter `name` in `params`, if given.
+pub(super) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
 /// Whether a field or parameter's `name` may be quoted in a refusal: a short name of
 /// letters, digits and `_-.[]`. A crafted link or a cross-site form otherwise put its own
 /// words on the site's pages through the refusal ("Your session expired. Call …"; round 24

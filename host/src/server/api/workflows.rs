@@ -200,7 +200,8 @@ pub struct WebhookRequest {
     request_body = Option<WebhookRequest>,
     responses((status = 200, description = "the webhook; `secret` only when just created or rotated", body = Object),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, description = "no such workflow with a webhook trigger", body = ErrorBody)),
+        (status = 404, description = "no such workflow with a webhook trigger", body = ErrorBody),
+        (status = 409, description = "its secret was issued for another `run_as`, or by one who may no longer issue it: rotate it", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn webhook(
     State(state): State<AppState>,

@@ -11,15 +11,20 @@ use super::html::{clip_json, esc, page, visible, visible_block};
 use super::session::Signed;
 use crate::handles::AuditPage as Page;
 use crate::server::AppState;
+use crate::server::urlencoded::StrictQuery;
 
 /// How many entries the page shows, newest first.
 const SHOWN: usize = 300;
 
-/// GET /audit.
+/// GET /audit. It takes no query parameter: the API's `since`/`limit` sent here were
+/// answered with the newest entries, unfiltered (round 28 web review).
 pub(super) async fn page_of_entries(
     State(state): State<AppState>,
     signed: Signed,
+    StrictQuery(params): StrictQuery<Vec<(String, String)>>,
 ) -> Result<Html<String>, WebError> {
+    crate::server::urlencoded::only_known(&params, &[])
+        .map_err(|why| WebError::Host(crate::Error::Invalid(why)))?;
     let principal = signed.session.principal.clone();
     let workspace = signed.session.workspace.clone();
     let entries = state

@@ -102,9 +102,7 @@ fn query_of(params: &[(String, String)]) -> Result<CaseQuery, String> {
     // A name it does not take is refused, as the API's query refuses it: read as no filter,
     // `?sevrity=critical` listed every case under an empty form (round 27 web review).
     let known = ["text", "state", "severity", MODE_FIELD, "cursor"];
-    if let Some((unknown, _)) = params.iter().find(|(k, _)| !known.contains(&k.as_str())) {
-        return Err(format!("unknown filter `{}`", crate::text::clip(unknown)));
-    }
+    crate::server::urlencoded::only_known(params, &known)?;
     let text = |name: &str| -> Result<Option<String>, String> {
         let v = field(params, name)?.trim();
         Ok((!v.is_empty()).then(|| v.to_owned()))

@@ -35,11 +35,14 @@ async fn startable(state: &AppState, session: &Session) -> Result<Vec<FlowEntry>
         .await??)
 }
 
-/// GET /flows.
+/// GET /flows. It takes no query parameter (round 28 web review).
 pub(super) async fn list(
     State(state): State<AppState>,
     signed: Signed,
+    StrictQuery(params): StrictQuery<Vec<(String, String)>>,
 ) -> Result<Html<String>, WebError> {
+    crate::server::urlencoded::only_known(&params, &[])
+        .map_err(|why| WebError::Host(crate::Error::Invalid(why)))?;
     let flows = startable(&state, &signed.session).await?;
     let mut body = String::from("<h1>Interaction Flows you may start</h1>");
     if flows.is_empty() {

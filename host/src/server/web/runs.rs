@@ -2,7 +2,7 @@
 //! and its journal (SPEC ID-4, CS-2: what a run saw only to those who may see it, as
 //! `platform.runs()` decides).
 
-use crate::server::urlencoded::StrictQuery;
+use crate::server::urlencoded::{StrictQuery, only_known, param};
 use std::fmt::Write as _;
 
 use axum::extract::{Path, State};
@@ -20,25 +20,18 @@ use crate::server::AppState;
 /// Runs the runs page shows.
 const SHOWN: usize = 200;
 
-/// What the runs page takes: `before`, the last run of the page before (as the API pages).
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ListQuery {
-    before: Option<String>,
-}
-
 /// GET /runs: the session's workspace's runs the person may see, newest first, 200 a page;
 /// `?before=R-…` pages on (the page stopped at 200, saying nothing: round 15 web review).
 pub(super) async fn list(
     State(state): State<AppState>,
     signed: Signed,
-    StrictQuery(query): StrictQuery<ListQuery>,
+    StrictQuery(params): StrictQuery<Vec<(String, String)>>,
 ) -> Result<Html<String>, WebError> {
     let principal = signed.session.principal.clone();
     let workspace = signed.session.workspace.clone();
-    let before = query
-        .before
-        .as_deref()
+    // It takes `before`, the last run of the page before (as the API pages).
+    only_known(&params, &["before"]).map_err(|why| WebError::Host(Error::Invalid(why)))?;
+    let before = param(&params, "before")
         .map(|raw| PublicId::parse(IdKind::Run, raw))
         .transpose()
         // A malformed page link is a bad request, as the API answers it (400), not "no such

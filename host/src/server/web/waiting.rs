@@ -13,32 +13,25 @@ use crate::Error;
 use crate::interact::OpenPage;
 use crate::public_id::{IdKind, PublicId};
 use crate::server::AppState;
-use crate::server::urlencoded::StrictQuery;
+use crate::server::urlencoded::{StrictQuery, only_known, param};
 
 /// Interactions the page shows.
 const SHOWN: usize = 100;
-
-/// What the page takes: `after`, the last interaction of the page before (as the API pages).
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ListQuery {
-    after: Option<String>,
-}
 
 /// GET /: the list, 100 a page; `?after=I-…` pages on (the whole workspace's open
 /// interactions were one page: round 26 web review).
 pub(super) async fn list(
     State(state): State<AppState>,
     signed: Signed,
-    StrictQuery(query): StrictQuery<ListQuery>,
+    StrictQuery(params): StrictQuery<Vec<(String, String)>>,
 ) -> Result<Html<String>, WebError> {
     let (principal, workspace) = (
         signed.session.principal.clone(),
         signed.session.workspace.clone(),
     );
-    let after = query
-        .after
-        .as_deref()
+    // It takes `after`, the last interaction of the page before (as the API pages).
+    only_known(&params, &["after"]).map_err(|why| WebError::Host(Error::Invalid(why)))?;
+    let after = param(&params, "after")
         .map(|raw| PublicId::parse(IdKind::Interaction, raw))
         .transpose()
         // Not quoted, as a crafted link's text would read as the site's words.
