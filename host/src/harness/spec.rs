@@ -21,7 +21,8 @@ pub struct TestSpec {
     #[serde(default)]
     pub publish: Vec<String>,
     /// Who publishes: the workflow under test too when `when` needs it published.
-    #[serde(default)]
+    // Given as `null`, refused, not read as left out (round 28 input review), as below.
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub publish_as: Option<Who>,
     /// What starts the run under test.
     pub when: When,
@@ -69,7 +70,7 @@ pub enum When {
     Start {
         #[serde(flatten)]
         who: Who,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::json_limits::given")]
         workspace: Option<String>,
         values: Value,
     },
@@ -102,7 +103,7 @@ pub struct Answer {
     pub expect: String,
     /// The journal key of the step whose interaction it answers; needed when several are
     /// open at once (branches of a `parallel`), whose order no definition decides.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub step: Option<String>,
 }
 
@@ -294,5 +295,30 @@ mod tests {
         let none: Expect = serde_json::from_str("{}").expect("reads");
         assert!(none.names_nothing());
         assert!(!only.names_nothing());
+    }
+
+    /// Where a start's workspace, an answer's step or who publishes is given as `null`, the
+    /// file is refused: read as left out, the flow started in its source workspace and the
+    /// answer went to whichever interaction was open (round 28 input review).
+    #[test]
+    fn a_start_answer_or_publisher_given_as_null_is_refused() {
+        let start = |workspace: &str| {
+            format!(
+                r#"{{ "tenant": "t.json", "when": {{ "start": {{ "as": "a@x.test",
+                   "workspace": {workspace}, "values": {{}} }} }}, "expect": {{}} }}"#
+            )
+        };
+        let err = serde_json::from_str::<TestSpec>(&start("null")).expect_err("refused");
+        assert!(err.to_string().contains("null"), "{err}");
+        serde_json::from_str::<TestSpec>(&start(r#""soc""#)).expect("a workspace reads");
+        let err =
+            serde_json::from_str::<Answer>(r#"{ "as": "a@x.test", "values": {}, "step": null }"#)
+                .expect_err("refused");
+        assert!(err.to_string().contains("null"), "{err}");
+        let err = serde_json::from_str::<TestSpec>(
+            r#"{ "tenant": "t.json", "publish_as": null, "when": { "run": { "as": "a@x.test" } }, "expect": {} }"#,
+        )
+        .expect_err("refused");
+        assert!(err.to_string().contains("null"), "{err}");
     }
 }
