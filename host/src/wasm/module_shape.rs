@@ -8,7 +8,7 @@
 //! limiter (round 26 hostile-step review). Checked once, when a component is compiled (a
 //! cached artifact exists only for a component that passed).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use wasmparser::TableInit;
 use wasmparser::{ConstExpr, ElementItems, Encoding, ExternalKind, Operator, Parser, Payload};
@@ -45,13 +45,46 @@ const CORE_INSTANCE_BYTES: usize = 16;
 /// What a component's instance holds, as far as its size goes.
 #[derive(Default)]
 struct Component {
-    /// Its core modules' instance sizes, by their index (defined or aliased).
+    /// Its core modules' instance sizes, by their index (defined, imported, aliased or
+    /// exported: each takes an index).
     modules: Vec<usize>,
-    /// What its core instances take, and how many there are.
+    /// What an instance of each component of its index space costs (nested, imported,
+    /// aliased or exported).
+    components: Vec<Nested>,
+    /// Which component each of its component instances is of, if known, by index.
+    component_instances: Vec<Option<usize>>,
+    /// What its instances take, its nested components' as many times as each is
+    /// instantiated, and how many core instances there are.
     instances: usize,
     instance_bytes: usize,
     /// Canonical functions.
     canonicals: usize,
+    /// The core modules it exports, by name: an outer component may alias them out.
+    exported_modules: HashMap<String, usize>,
+}
+
+/// What an instance of a nested component costs the component instantiating it, each time:
+/// wasmtime inlines components, so its core instances are the outer one's as many times as
+/// it is instantiated (round 28 reviews: counted once, two instances of a nested component
+/// passed the check and failed under `serve`).
+#[derive(Clone, Default)]
+struct Nested {
+    instance_bytes: usize,
+    instances: usize,
+    canonicals: usize,
+    exported_modules: HashMap<String, usize>,
+}
+
+impl Nested {
+    /// A component whose contents are not known here (imported, or an instance's export):
+    /// taken at the whole bound, so an instance of it is refused. The host hands a step
+    /// none, so such a component could not be instantiated anyway.
+    fn unknown() -> Self {
+        Nested {
+            instance_bytes: MAX_COMPONENT_INSTANCE_BYTES.saturating_add(1),
+            ..Nested::default()
+        }
+    }
 }
 
 impl Component {
@@ -206,17 +239,20 @@ fn shape(bytes: &[u8]) -> Option<Result<(), String>> {
                     if let Some(why) = component.refusal() {
                         return Some(Err(why));
                     }
-                    Took::Component(component.instance_bytes)
+                    Took::Component(Nested {
+                        instance_bytes: component.instance_bytes,
+                        instances: component.instances,
+                        canonicals: component.canonicals,
+                        exported_modules: component.exported_modules,
+                    })
                 }
                 None => continue,
             };
             if let Some(Frame::Component(outer)) = frames.last_mut() {
                 match took {
                     Took::Module(bytes) => outer.modules.push(bytes),
-                    // A nested component's core instances are the outer one's, once each.
-                    Took::Component(bytes) => {
-                        outer.instance_bytes = outer.instance_bytes.saturating_add(bytes);
-                    }
+                    // Counted where it is instantiated, each time.
+                    Took::Component(nested) => outer.components.push(nested),
                 }
             }
             continue;
@@ -233,7 +269,7 @@ fn shape(bytes: &[u8]) -> Option<Result<(), String>> {
 /// What a module or a component read whole takes in the component holding it.
 enum Took {
     Module(usize),
-    Component(usize),
+    Component(Nested),
 }
 
 /// Counts what `payload`, a section of the component read last in `frames`, adds to it.
@@ -247,19 +283,156 @@ fn component_counted(frames: &mut [Frame], payload: Payload<'_>) -> wasmparser::
             _ => 0,
         }
     };
+    // A component an outer component holds, aliased here: its cost from there.
+    let outer_component = |frames: &[Frame], count: u32, index: u32| -> Nested {
+        let at = depth.checked_sub(1 + count as usize);
+        match at.and_then(|at| frames.get(at)) {
+            Some(Frame::Component(c)) => c
+                .components
+                .get(index as usize)
+                .cloned()
+                .unwrap_or_else(Nested::unknown),
+            _ => Nested::unknown(),
+        }
+    };
     match payload {
         Payload::ComponentAliasSection(reader) => {
             for alias in reader {
-                if let wasmparser::ComponentAlias::Outer {
-                    kind: wasmparser::ComponentOuterAliasKind::CoreModule,
-                    count,
-                    index,
-                } = alias?
-                {
-                    let bytes = outer_module(frames, count, index);
-                    if let Some(Frame::Component(c)) = frames.last_mut() {
-                        c.modules.push(bytes);
+                use wasmparser::{ComponentAlias, ComponentExternalKind, ComponentOuterAliasKind};
+                match alias? {
+                    ComponentAlias::Outer {
+                        kind: ComponentOuterAliasKind::CoreModule,
+                        count,
+                        index,
+                    } => {
+                        let bytes = outer_module(frames, count, index);
+                        if let Some(Frame::Component(c)) = frames.last_mut() {
+                            c.modules.push(bytes);
+                        }
                     }
+                    ComponentAlias::Outer {
+                        kind: ComponentOuterAliasKind::Component,
+                        count,
+                        index,
+                    } => {
+                        let nested = outer_component(frames, count, index);
+                        if let Some(Frame::Component(c)) = frames.last_mut() {
+                            c.components.push(nested);
+                        }
+                    }
+                    // A module a component instance exports: its size as that component
+                    // exported it, or the whole bound when it cannot be told (an alias's
+                    // module counted as nothing was instantiated twenty times unseen).
+                    ComponentAlias::InstanceExport {
+                        kind,
+                        instance_index,
+                        name,
+                    } => {
+                        let Some(Frame::Component(c)) = frames.last_mut() else {
+                            continue;
+                        };
+                        let of = c
+                            .component_instances
+                            .get(instance_index as usize)
+                            .copied()
+                            .flatten()
+                            .and_then(|i| c.components.get(i));
+                        match kind {
+                            ComponentExternalKind::Module => {
+                                let bytes = of
+                                    .and_then(|n| n.exported_modules.get(name).copied())
+                                    .unwrap_or(MAX_CORE_INSTANCE_BYTES);
+                                c.modules.push(bytes);
+                            }
+                            ComponentExternalKind::Component => {
+                                c.components.push(Nested::unknown());
+                            }
+                            ComponentExternalKind::Instance => c.component_instances.push(None),
+                            _ => {}
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Payload::ComponentImportSection(reader) => {
+            let Some(Frame::Component(c)) = frames.last_mut() else {
+                return Ok(());
+            };
+            for import in reader {
+                match import?.ty {
+                    wasmparser::ComponentTypeRef::Module(_) => {
+                        c.modules.push(MAX_CORE_INSTANCE_BYTES)
+                    }
+                    wasmparser::ComponentTypeRef::Component(_) => {
+                        c.components.push(Nested::unknown())
+                    }
+                    wasmparser::ComponentTypeRef::Instance(_) => c.component_instances.push(None),
+                    _ => {}
+                }
+            }
+        }
+        // An export takes an index of its kind too, as what it exports.
+        Payload::ComponentExportSection(reader) => {
+            let Some(Frame::Component(c)) = frames.last_mut() else {
+                return Ok(());
+            };
+            for export in reader {
+                let export = export?;
+                let index = export.index as usize;
+                match export.kind {
+                    wasmparser::ComponentExternalKind::Module => {
+                        let bytes = c
+                            .modules
+                            .get(index)
+                            .copied()
+                            .unwrap_or(MAX_CORE_INSTANCE_BYTES);
+                        c.modules.push(bytes);
+                        c.exported_modules
+                            .insert(export.name.name.to_owned(), bytes);
+                    }
+                    wasmparser::ComponentExternalKind::Component => {
+                        let nested = c
+                            .components
+                            .get(index)
+                            .cloned()
+                            .unwrap_or_else(Nested::unknown);
+                        c.components.push(nested);
+                    }
+                    wasmparser::ComponentExternalKind::Instance => {
+                        let of = c.component_instances.get(index).copied().flatten();
+                        c.component_instances.push(of);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Payload::ComponentInstanceSection(reader) => {
+            let Some(Frame::Component(c)) = frames.last_mut() else {
+                return Ok(());
+            };
+            for instance in reader {
+                match instance? {
+                    wasmparser::ComponentInstance::Instantiate {
+                        component_index, ..
+                    } => {
+                        let index = component_index as usize;
+                        let nested = c
+                            .components
+                            .get(index)
+                            .cloned()
+                            .unwrap_or_else(Nested::unknown);
+                        c.instance_bytes = c.instance_bytes.saturating_add(nested.instance_bytes);
+                        c.instances = c.instances.saturating_add(nested.instances);
+                        c.canonicals = c.canonicals.saturating_add(nested.canonicals);
+                        c.component_instances.push(Some(index));
+                    }
+                    wasmparser::ComponentInstance::FromExports(_) => {
+                        c.component_instances.push(None)
+                    }
+                }
+                if c.instance_bytes > MAX_COMPONENT_INSTANCE_BYTES {
+                    break;
                 }
             }
         }
@@ -458,6 +631,59 @@ mod tests {
             err.contains(&MAX_COMPONENT_INSTANCE_BYTES.to_string()),
             "{err}"
         );
+    }
+
+    /// A section of id `id` holding `body`, in a component.
+    fn section(id: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![id];
+        out.extend(leb(body.len()));
+        out.extend(body);
+        out
+    }
+
+    /// A nested component's core instances count each time it is instantiated (wasmtime
+    /// inlines it), and a module a component instance exports counts as that component
+    /// exported it: counted once, and as nothing, two instances passed the check and failed
+    /// under `serve` (round 28 reviews of round 27).
+    #[test]
+    fn a_nested_component_counts_each_time_it_is_instantiated_and_an_aliased_module_as_exported() {
+        let module = module_with_globals(30_000);
+        // An outer component instantiating `inner` `times` times.
+        let outer = |inner: &[u8], times: usize| {
+            let mut component = b"\0asm\x0d\0\x01\0".to_vec();
+            component.extend(section(0x04, inner));
+            let mut instances = leb(times);
+            for _ in 0..times {
+                instances.extend([0x00, 0x00, 0x00]);
+            }
+            component.extend(section(0x05, &instances));
+            component
+        };
+        let inner = component_instantiating(&module, 1);
+        assert_eq!(check(&outer(&inner, 1)), Ok(()));
+        let err = check(&outer(&inner, 2)).expect_err("two instances of it");
+        assert!(err.contains("2 core instances"), "{err}");
+        // A component that defines and exports the module; the outer one aliases it out of
+        // one instance of it and instantiates it twice.
+        let mut exporting = b"\0asm\x0d\0\x01\0".to_vec();
+        exporting.extend(section(0x01, &module));
+        exporting.extend(section(
+            0x0b,
+            &[0x01, 0x00, 0x01, b'm', 0x00, 0x11, 0x00, 0x00],
+        ));
+        let aliasing = |times: usize| {
+            let mut component = outer(&exporting, 1);
+            component.extend(section(0x06, &[0x01, 0x00, 0x11, 0x00, 0x00, 0x01, b'm']));
+            let mut instances = leb(times);
+            for _ in 0..times {
+                instances.extend([0x00, 0x00, 0x00]);
+            }
+            component.extend(section(0x02, &instances));
+            component
+        };
+        assert_eq!(check(&aliasing(1)), Ok(()));
+        let err = check(&aliasing(2)).expect_err("the aliased module twice");
+        assert!(err.contains("2 core instances"), "{err}");
     }
 
     #[test]
