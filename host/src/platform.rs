@@ -54,6 +54,9 @@ pub struct Platform {
     /// Whose steps' calls wait for the connection next, taken in turn by organization
     /// (`turns.rs`).
     connection_turns: crate::turns::Turns,
+    /// The share whose step's call took the connection last (`None`: the host's own work):
+    /// whose work a wait for it is behind, while it is held.
+    connection_holder: parking_lot::Mutex<Option<Arc<str>>>,
     /// A second connection for the access epoch that every run and every step reads
     /// ([`Platform::refresh_access`]), so that read does not queue behind other runs'
     /// writes on `db`; `None` in memory (`db` reads it then).
@@ -180,6 +183,7 @@ impl Platform {
         Ok(Self {
             db: Mutex::new(db),
             connection_turns: crate::turns::Turns::default(),
+            connection_holder: parking_lot::Mutex::new(None),
             reader,
             writers,
             uses: ConnectionUses::default(),
@@ -413,10 +417,12 @@ impl Platform {
         // The lock does not poison: a panic mid-write rolls the work back (`Member`'s drop)
         // and the connection stays usable.
         if let Some(db) = self.db.try_lock() {
+            *self.connection_holder.lock() = None;
             return db;
         }
         let since = Instant::now();
         let db = self.db.lock();
+        *self.connection_holder.lock() = None;
         self.uses.waited(since);
         db
     }
@@ -448,13 +454,25 @@ impl Platform {
         if (share.is_none() || self.connection_turns.is_free())
             && let Some(db) = self.db.try_lock()
         {
+            *self.connection_holder.lock() = share;
             crate::store::deadline::connection_taken();
             return Ok(db);
         }
         let since = Instant::now();
+        // Whose work this wait is behind, as far as it can be told: its own organization's
+        // holding the turn or the connection as it began or ended (only those count towards a
+        // step's stops in a row).
+        let behind_own = || {
+            share
+                .as_ref()
+                .is_some_and(|s| self.connection_turns.is_held_by(s))
+                || (self.db.is_locked()
+                    && crate::store::deadline::is_own_share(self.connection_holder.lock().as_ref()))
+        };
+        let began_behind_own = behind_own();
         let waited_out = || {
             // The database's business, not the caller's: its deadline passed waiting.
-            crate::store::deadline::waited_out(since);
+            crate::store::deadline::waited_out_behind(since, began_behind_own || behind_own());
             Error::Busy("the database stayed in use by other runs past the step's deadline".into())
         };
         // A step's call waits in its organization's turn: one tenant's calls queued every
@@ -482,7 +500,8 @@ impl Platform {
         // The wait was others' work, not this call's (under a budget: `store/deadline.rs`),
         // nor the step's time (`deadline::waited_for_others`).
         crate::store::deadline::waited(since.elapsed());
-        crate::store::deadline::waited_for_others(since.elapsed());
+        crate::store::deadline::waited_for(since.elapsed(), began_behind_own);
+        *self.connection_holder.lock() = share;
         crate::store::deadline::connection_taken();
         Ok(db)
     }

@@ -29,6 +29,8 @@ pub(crate) struct Turns {
 struct State {
     /// Whether the turn is held.
     busy: bool,
+    /// The share holding it, while it is held.
+    holder: Option<String>,
     /// Who waits, in the order they came.
     waiting: Vec<Waiter>,
     next_ticket: u64,
@@ -135,6 +137,11 @@ impl Turns {
         self.lock().waiting.len()
     }
 
+    /// Whether `share` holds the turn now: whose work a wait for it is behind.
+    pub(crate) fn is_held_by(&self, share: &str) -> bool {
+        self.lock().holder.as_deref() == Some(share)
+    }
+
     /// Whether nobody holds the turn or waits for it: then a taker need not queue.
     pub(crate) fn is_free(&self) -> bool {
         let state = self.lock();
@@ -171,7 +178,8 @@ impl State {
             self.served.clear();
         }
         self.turns += 1;
-        self.served.insert(waiter.share, self.turns);
+        self.served.insert(waiter.share.clone(), self.turns);
+        self.holder = Some(waiter.share);
         self.busy = true;
     }
 }
@@ -180,6 +188,7 @@ impl Drop for Turn<'_> {
     fn drop(&mut self) {
         let mut state = self.turns.lock();
         state.busy = false;
+        state.holder = None;
         state.ended += 1;
         drop(state);
         self.turns.freed.notify_all();

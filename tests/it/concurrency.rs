@@ -871,7 +871,7 @@ fn a_case_write_waiting_for_the_lock_is_refused_to_who_was_removed_meanwhile() {
     );
 }
 
-/// Each time step `after` has finished or was replayed, another organization's step takes
+/// Each time step `after` has finished or was replayed, a step of organization `share` takes
 /// the turn to wait for the process's one connection next, and keeps it for `hold`: the next
 /// step's storage work waits behind it (the engine's own reads between the steps do not take
 /// turns, so they pass).
@@ -879,6 +879,7 @@ struct HoldAfter {
     platform: Arc<Platform>,
     after: &'static str,
     hold: Duration,
+    share: String,
     holders: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
@@ -902,10 +903,10 @@ impl flowhost::workflow::Observer for HoldAfter {
         if key != self.after {
             return;
         }
-        let (platform, hold) = (self.platform.clone(), self.hold);
+        let (platform, hold, share) = (self.platform.clone(), self.hold, self.share.clone());
         let (held_tx, held_rx) = std::sync::mpsc::channel();
         let holder = std::thread::spawn(move || {
-            platform.with_connection_turn("another-org", || {
+            platform.with_connection_turn(&share, || {
                 held_tx.send(()).expect("send");
                 std::thread::sleep(hold);
             });
@@ -916,10 +917,12 @@ impl flowhost::workflow::Observer for HoldAfter {
 }
 
 /// A step whose storage work waits out its deadline behind what others hold stops its run
-/// resumable (SPEC WF-11), but not without end: after three such stops in a row its waits
-/// are its own, and it fails at its timeout (SPEC ST-4; round 26 self-review: a tenant's
-/// own load stopped a step and ran it again forever, each try holding a worker for its whole
-/// timeout). A try that gets through starts the count afresh.
+/// resumable (SPEC WF-11), but not without end behind its own organization's work: after
+/// three such stops in a row its waits are its own, and it fails at its timeout (SPEC ST-4;
+/// round 26 self-review: a tenant's own load stopped a step and ran it again forever, each
+/// try holding a worker for its whole timeout). A try that gets through starts the count
+/// afresh. Behind another organization's work, every stop stays the host's business (round
+/// 28 hostile-step review: three such stops failed the step as its own timeout).
 #[test]
 fn a_step_stopped_resumable_three_times_in_a_row_at_a_busy_connection_fails_at_its_timeout() {
     let (_dir, db) = applied();
@@ -937,6 +940,7 @@ fn a_step_stopped_resumable_three_times_in_a_row_at_a_busy_connection_fails_at_i
         platform: platform.clone(),
         after: "look",
         hold: Duration::from_millis(600),
+        share: "another-org".into(),
         holders: Default::default(),
     };
     let created = || count(&db, "SELECT count(*) FROM cases WHERE title = 'contended'");
@@ -964,8 +968,34 @@ fn a_step_stopped_resumable_three_times_in_a_row_at_a_busy_connection_fails_at_i
     assert_eq!(through.status, RunStatus::Succeeded, "{:?}", through.error);
     assert_eq!(created(), 1);
 
-    // The denied path: a new run stopped three times in a row (its first step's count is
-    // its own), then failed at its timeout, having created nothing.
+    // Behind another organization's work, never its own: stopped again and again, and
+    // through once the connection is free.
+    let other = engine
+        .run_manual(
+            &workflow,
+            &text,
+            "contended.json",
+            owner(),
+            json!({}),
+            &busy,
+        )
+        .expect("started");
+    for _ in 0..4 {
+        let again = engine.resume(other.run_key, &busy).expect("resumed");
+        assert_eq!(again.status, RunStatus::Running, "{:?}", again.error);
+    }
+    busy.let_go();
+    let through = engine.resume(other.run_key, &Quiet).expect("resumed");
+    assert_eq!(through.status, RunStatus::Succeeded, "{:?}", through.error);
+    assert_eq!(created(), 2);
+
+    // The denied path: behind its own organization's work, a new run stopped three times in
+    // a row (its first step's count is its own), then failed at its timeout, having created
+    // nothing.
+    let busy = HoldAfter {
+        share: platform.index().tenant_of(WS),
+        ..busy
+    };
     let second = engine
         .run_manual(
             &workflow,
@@ -985,5 +1015,5 @@ fn a_step_stopped_resumable_three_times_in_a_row_at_a_busy_connection_fails_at_i
     assert_eq!(last.status, RunStatus::Failed, "{:?}", last.error);
     let error = last.error.unwrap_or_default();
     assert!(error.contains("deadline exceeded"), "{error}");
-    assert_eq!(created(), 1, "the failed run created nothing");
+    assert_eq!(created(), 2, "the failed run created nothing");
 }

@@ -57,6 +57,9 @@ pub(crate) struct Writers {
     commits: Mutex<Vec<Arc<AtomicU64>>>,
     /// Steps' calls waiting for a busy pool take turns by organization (`turns.rs`).
     turns: crate::turns::Turns,
+    /// The share whose step's call took each slot last (`None`: the host's own work): whose
+    /// work a wait for the pool is behind.
+    holders: Box<[Mutex<Option<Arc<str>>>]>,
 }
 
 /// A connection of the pool, held.
@@ -75,6 +78,7 @@ impl Writers {
         Writers {
             url,
             slots: (0..size).map(|_| Mutex::new(None)).collect(),
+            holders: (0..size).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
             commits: Mutex::default(),
             turns: crate::turns::Turns::default(),
@@ -91,14 +95,29 @@ impl Writers {
     /// call, SPEC ST-4). A connection the server refuses (its connection limit) leaves the
     /// open ones to wait for.
     pub(crate) fn take(&self, deadline: Option<Instant>) -> Result<Writer<'_>, Error> {
+        let (slot, writer) = self.take_slot(deadline)?;
+        *self.holders[slot].lock() = crate::store::deadline::share();
+        Ok(writer)
+    }
+
+    /// Whether a slot is held by work of this thread's share: a wait for the pool is behind
+    /// its own organization's calls (only those count towards a step's stops in a row).
+    fn behind_own(&self) -> bool {
+        self.holders
+            .iter()
+            .any(|h| crate::store::deadline::is_own_share(h.lock().as_ref()))
+    }
+
+    /// [`Writers::take`], with the index of the slot taken.
+    fn take_slot(&self, deadline: Option<Instant>) -> Result<(usize, Writer<'_>), Error> {
         // A step's call takes a free one at once only while no step's call waits its turn:
         // one tenant's arrivals otherwise took every writer that freed before the turn's
         // holder saw it (round 27 self-review).
         let share = crate::store::deadline::share();
         if (share.is_none() || self.turns.is_free())
-            && let Some(writer) = self.free()
+            && let Some(taken) = self.free()
         {
-            return Ok(writer);
+            return Ok(taken);
         }
         let mut refused = None;
         let mut opening_or_busy = false;
@@ -106,7 +125,7 @@ impl Writers {
         // here freed after the look above, and is the turn's holder's while a step's call
         // waits (this loop handed it to any arrival, round 28 reviews of round 27), or taken
         // below at once otherwise.
-        for slot in self.slots.iter() {
+        for (at, slot) in self.slots.iter().enumerate() {
             let Some(mut held) = slot.try_lock() else {
                 opening_or_busy = true;
                 continue;
@@ -123,7 +142,7 @@ impl Writers {
                 }
             }
             if let Some(writer) = ready(held) {
-                return Ok(writer);
+                return Ok((at, writer));
             }
         }
         if let Some(e) = refused {
@@ -140,10 +159,11 @@ impl Writers {
         // in turn for a moment, so the first to free is taken within a turn, and never past
         // the deadline.
         let since = Instant::now();
+        let behind_own = self.behind_own();
         let gave_up = || {
             // Others' work held them: the database's business, not the caller's (SPEC
             // WF-11; round 26 storage review), as for the shared connection.
-            crate::store::deadline::waited_out(since);
+            crate::store::deadline::waited_out_behind(since, behind_own || self.behind_own());
             Error::Busy("every writing connection stayed in use past the step's deadline".into())
         };
         // A step's call waits in its organization's turn, as for the shared connection: one
@@ -170,14 +190,14 @@ impl Writers {
                 return Err(gave_up());
             }
             // Any that freed since is taken at once, then one is waited on for a moment.
-            if let Some(writer) = self.free() {
-                Self::waited(since);
-                return Ok(writer);
+            if let Some(taken) = self.free() {
+                Self::waited(since, behind_own);
+                return Ok(taken);
             }
             let turn = now + TURN;
             let until = deadline.map_or(turn, |d| d.min(turn));
-            let slot = &self.slots[i % self.slots.len()];
-            if let Some(mut held) = slot.try_lock_until(until) {
+            let at = i % self.slots.len();
+            if let Some(mut held) = self.slots[at].try_lock_until(until) {
                 // An empty slot is passed over while another connection is open to wait for
                 // (the server may be at its limit: review); with none open, the openings
                 // waited for failed, and this one is opened here or refused as they were.
@@ -185,26 +205,28 @@ impl Writers {
                     *held = Some(self.open()?);
                 }
                 if let Some(writer) = ready(held) {
-                    Self::waited(since);
-                    return Ok(writer);
+                    Self::waited(since, behind_own);
+                    return Ok((at, writer));
                 }
             }
             i = i.wrapping_add(1);
         }
     }
 
-    /// An open connection no one holds, if there is one.
-    fn free(&self) -> Option<Writer<'_>> {
+    /// An open connection no one holds, if there is one, with its slot.
+    fn free(&self) -> Option<(usize, Writer<'_>)> {
         self.slots
             .iter()
-            .find_map(|slot| slot.try_lock().and_then(ready))
+            .enumerate()
+            .find_map(|(at, slot)| slot.try_lock().and_then(ready).map(|w| (at, w)))
     }
 
-    /// Notes a wait since `since` for writers others held: neither the work's storage
-    /// budget nor its own time (`store/deadline.rs`).
-    fn waited(since: Instant) {
+    /// Notes a wait since `since` for writers others held (`behind_own`: its own share's
+    /// work among them): neither the work's storage budget nor its own time
+    /// (`store/deadline.rs`).
+    fn waited(since: Instant, behind_own: bool) {
         crate::store::deadline::waited(since.elapsed());
-        crate::store::deadline::waited_for_others(since.elapsed());
+        crate::store::deadline::waited_for(since.elapsed(), behind_own);
     }
 
     /// One more connection to the server.

@@ -25,9 +25,12 @@ thread_local! {
     /// How long the work bound now has waited, in waits that ended well, for what others
     /// held ([`waited_for_others`]).
     static OTHERS_TOOK: Cell<Duration> = const { Cell::new(Duration::ZERO) };
-    /// Whether any wait was the host's business ([`waited_out`], [`others_took_its_time`])
-    /// since [`waited_out_since_asked`] was last asked, whatever bound it was under.
-    static HOSTS_SINCE_ASKED: Cell<bool> = const { Cell::new(false) };
+    /// Of those, how long behind work of its own share (its organization's calls).
+    static OWN_SHARE_TOOK: Cell<Duration> = const { Cell::new(Duration::ZERO) };
+    /// Whether a wait that was the host's business was, for half the bound's time or more,
+    /// behind work of its own share ([`waited_out_behind`], [`others_took_its_time`]) since
+    /// [`waited_behind_its_own_since_asked`] was last asked, whatever bound it was under.
+    static OWN_SHARE_SINCE_ASKED: Cell<bool> = const { Cell::new(false) };
     /// When the deadline bound now was bound.
     static BOUND_AT: Cell<Option<Instant>> = const { Cell::new(None) };
     /// Whose work the deadline bounds ([`bind_shared`]): the share it waits for the shared
@@ -66,6 +69,7 @@ pub struct Bound {
     outer: Option<Instant>,
     outer_waited_out: bool,
     outer_others_took: Duration,
+    outer_own_share_took: Duration,
     outer_bound_at: Option<Instant>,
     /// The share bound before, when this bound one (`bind_shared`).
     outer_share: Option<Option<std::sync::Arc<str>>>,
@@ -77,6 +81,7 @@ impl Bound {
             outer: DEADLINE.with(|d| d.replace(deadline)),
             outer_waited_out: WAITED_OUT.with(|w| w.replace(false)),
             outer_others_took: OTHERS_TOOK.with(|o| o.replace(Duration::ZERO)),
+            outer_own_share_took: OWN_SHARE_TOOK.with(|o| o.replace(Duration::ZERO)),
             outer_bound_at: BOUND_AT.with(|b| b.replace(Some(Instant::now()))),
             outer_share: None,
         }
@@ -88,6 +93,7 @@ impl Drop for Bound {
         DEADLINE.with(|d| d.set(self.outer));
         WAITED_OUT.with(|w| w.set(self.outer_waited_out));
         OTHERS_TOOK.with(|o| o.set(self.outer_others_took));
+        OWN_SHARE_TOOK.with(|o| o.set(self.outer_own_share_took));
         BOUND_AT.with(|b| b.set(self.outer_bound_at));
         if let Some(outer) = self.outer_share.take() {
             SHARE.with(|s| *s.borrow_mut() = outer);
@@ -121,13 +127,22 @@ pub fn lift() -> Bound {
 /// minutes); one whose time others took over several waits is not (round 27 reviews: it
 /// failed as its own timeout).
 pub(crate) fn waited_out(since: Instant) {
-    waited_out_counting(since, Duration::ZERO);
+    waited_out_counting(since, Duration::ZERO, false);
+}
+
+/// [`waited_out`] of a wait for what work of this thread's own share held (`behind_own`) or
+/// another's: only half the step's time spent behind its own share's work counts towards its
+/// stops in a row (`workflow/stops_in_a_row.rs`). Behind another tenant's, a stop is the
+/// host's business however often it comes (SPEC WF-11; round 28 hostile-step review: three
+/// stops behind another organization's load failed a step as its own timeout).
+pub(crate) fn waited_out_behind(since: Instant, behind_own: bool) {
+    waited_out_counting(since, Duration::ZERO, behind_own);
 }
 
 /// [`waited_out`] of a wait of which `counted` was noted already as one that ended well
 /// ([`waited_for_others`]): counted once (the busy handler notes each sleep as it goes; its
 /// last wait counted twice fired the rule at a quarter of the step's time, round 28 reviews).
-fn waited_out_counting(since: Instant, counted: Duration) {
+fn waited_out_counting(since: Instant, counted: Duration, behind_own: bool) {
     if OWN_WAITS.with(Cell::get) {
         return;
     }
@@ -140,14 +155,30 @@ fn waited_out_counting(since: Instant, counted: Duration) {
         .saturating_add(OTHERS_TOOK.with(Cell::get).saturating_sub(counted));
     if waited >= whole / 2 {
         WAITED_OUT.with(|w| w.set(true));
-        HOSTS_SINCE_ASKED.with(|h| h.set(true));
+        let this = if behind_own {
+            deadline.saturating_duration_since(since)
+        } else {
+            Duration::ZERO
+        };
+        let own = OWN_SHARE_TOOK.with(Cell::get).saturating_add(this);
+        if own >= whole / 2 {
+            OWN_SHARE_SINCE_ASKED.with(|h| h.set(true));
+        }
     }
 }
 
 /// Notes that this thread's bound work waited `waited` for what others held, a wait that
 /// ended well (the shared connection, a writing connection, the access index's update).
 pub(crate) fn waited_for_others(waited: Duration) {
+    waited_for(waited, false);
+}
+
+/// [`waited_for_others`], behind work of this thread's own share (`behind_own`) or another's.
+pub(crate) fn waited_for(waited: Duration, behind_own: bool) {
     OTHERS_TOOK.with(|o| o.set(o.get().saturating_add(waited)));
+    if behind_own {
+        OWN_SHARE_TOOK.with(|o| o.set(o.get().saturating_add(waited)));
+    }
 }
 
 /// Whether the deadline bound now has passed after its work waited for what others held for
@@ -161,9 +192,10 @@ pub fn others_took_its_time() -> bool {
         return false;
     };
     let took = OTHERS_TOOK.with(Cell::get);
-    let hosts = !took.is_zero() && took >= deadline.saturating_duration_since(bound_at) / 2;
-    if hosts {
-        HOSTS_SINCE_ASKED.with(|h| h.set(true));
+    let half = deadline.saturating_duration_since(bound_at) / 2;
+    let hosts = !took.is_zero() && took >= half;
+    if hosts && OWN_SHARE_TOOK.with(Cell::get) >= half {
+        OWN_SHARE_SINCE_ASKED.with(|h| h.set(true));
     }
     hosts
 }
@@ -188,11 +220,21 @@ impl Drop for OwnWaits {
     }
 }
 
-/// Whether a wait on this thread was the host's business since this was last asked: a step
-/// stopped for that counts towards its stops in a row (`workflow/stops_in_a_row.rs`), one
-/// stopped for a full slot or a busy compiler does not.
-pub(crate) fn waited_out_since_asked() -> bool {
-    HOSTS_SINCE_ASKED.with(|h| h.replace(false))
+/// Whether a wait on this thread was the host's business, behind its own share's work for
+/// half the step's time, since this was last asked: a step stopped for that counts towards
+/// its stops in a row (`workflow/stops_in_a_row.rs`); one stopped behind another tenant's
+/// work, for a full slot or a busy compiler does not.
+pub(crate) fn waited_behind_its_own_since_asked() -> bool {
+    OWN_SHARE_SINCE_ASKED.with(|h| h.replace(false))
+}
+
+/// Whether this thread's bound work is of `share` (`None`: the holder was the host's own
+/// work, or no share's): for whose work a wait was behind.
+pub(crate) fn is_own_share(share: Option<&std::sync::Arc<str>>) -> bool {
+    match (share, SHARE.with(|s| s.borrow().clone())) {
+        (Some(held), Some(own)) => *held == own,
+        _ => false,
+    }
 }
 
 /// Whether, under the deadline bound now, a wait for the shared connection ended at it
@@ -325,7 +367,7 @@ pub(super) fn busy_handler(timeout: Duration) -> impl FnMut(i32) -> bool + Send 
             // shared connection is, when the wait took half the step's time (round 27 kill
             // and concurrency review: a step of a short timeout failed as its own).
             if to_deadline.is_zero() && !left.is_zero() {
-                waited_out_counting(started, slept_since);
+                waited_out_counting(started, slept_since, false);
             }
             left = left.min(to_deadline);
         }
@@ -427,6 +469,35 @@ mod tests {
             "60 of its 200 ms waited"
         );
         assert!(drive(Duration::from_millis(40)), "160 of its 200 ms waited");
+    }
+
+    /// A wait that was the host's business counts towards a step's stops in a row only when
+    /// half the step's time went behind its own share's work: behind another tenant's, never
+    /// (round 28 hostile-step review).
+    #[test]
+    fn only_waits_behind_its_own_share_count_towards_its_stops_in_a_row() {
+        let start = Instant::now();
+        let _bound = bind_shared(start + Duration::from_millis(200), "org-a");
+        waited_behind_its_own_since_asked();
+        waited_out_behind(start, false);
+        assert!(was_waited_out(), "the host's business");
+        assert!(!waited_behind_its_own_since_asked(), "behind another's");
+        waited_out_behind(start, true);
+        assert!(waited_behind_its_own_since_asked(), "behind its own");
+        assert!(!waited_behind_its_own_since_asked(), "asked once");
+        // Waits that ended well behind its own work count with the last one.
+        waited_for(Duration::from_millis(80), true);
+        waited_out_behind(start + Duration::from_millis(170), false);
+        assert!(
+            !waited_behind_its_own_since_asked(),
+            "80 ms of its 200 behind its own"
+        );
+        waited_for(Duration::from_millis(30), true);
+        waited_out_behind(start + Duration::from_millis(170), false);
+        assert!(waited_behind_its_own_since_asked(), "110 ms behind its own");
+        assert!(is_own_share(Some(&std::sync::Arc::from("org-a"))));
+        assert!(!is_own_share(Some(&std::sync::Arc::from("org-b"))));
+        assert!(!is_own_share(None));
     }
 
     /// Under [`own_waits`] no wait is the host's: a step stopped resumable several times in a

@@ -1952,11 +1952,13 @@ impl Exec<'_> {
                     .stops
                     .waits_are_own(self.run, key)
                     .then(crate::store::deadline::own_waits);
-                crate::store::deadline::waited_out_since_asked();
+                crate::store::deadline::waited_behind_its_own_since_asked();
                 self.invoke(key, uses, input, grants, timeout)
             };
             match &invoked {
-                Err(Halt::Unavailable(_)) if crate::store::deadline::waited_out_since_asked() => {
+                Err(Halt::Unavailable(_))
+                    if crate::store::deadline::waited_behind_its_own_since_asked() =>
+                {
                     self.engine.stops.stopped(self.run, key);
                 }
                 Ok((Ok(_), _)) => self.engine.stops.went_through(self.run, key),
