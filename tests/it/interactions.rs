@@ -598,6 +598,43 @@ fn a_run_on_hold_survives_a_restart_and_resumes_in_another_process() {
     assert_eq!(case_steps, 1, "the case step ran once: {detail}");
 }
 
+/// An interaction of a run that ended (a branch failed while another waited) is not timed
+/// out at its deadline: nothing resumes, and no timeout is audited for a run already over
+/// (round 28 kill and concurrency review: `interaction.timeout` was written minutes after the
+/// run failed).
+#[test]
+fn an_interaction_of_a_run_that_ended_is_not_timed_out() {
+    let env = Env::new();
+    let mut ask = json_ask("ask", "Approve?");
+    ask["interaction"]["timeout"] = serde_json::json!("1s");
+    let wf = serde_json::json!({ "name": "fail-beside-ask", "workspace": "mssp-soc",
+        "steps": [ { "id": "both", "parallel": [
+            [ask],
+            [{ "id": "bad", "uses": "cases/get-case-restrictions", "with": { "case_id": "C-999" } }]
+        ] } ] });
+    let file = env.dir.path().join("fail-beside-ask.json");
+    std::fs::write(&file, wf.to_string()).expect("write");
+    let ran = env.cli(&[
+        "run",
+        file.to_str().expect("utf-8"),
+        "--as",
+        OWNER,
+        "--steps",
+        &steps_dir(),
+        "--json",
+    ]);
+    let ended: Value = serde_json::from_slice(&ran.stdout).expect("json");
+    assert_eq!(ended["status"], "failed", "{ended}");
+    std::thread::sleep(std::time::Duration::from_millis(1300));
+    env.ok(&["serve", "--once", "--steps", &steps_dir()]);
+    let timed_out = env
+        .audit("mssp-soc", OWNER)
+        .into_iter()
+        .filter(|e| e["action"] == "interaction.timeout")
+        .count();
+    assert_eq!(timed_out, 0, "nothing timed out for a run already over");
+}
+
 #[test]
 fn a_timeout_takes_the_timeout_path_and_is_never_approval() {
     let env = Env::new();

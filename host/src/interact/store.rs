@@ -200,8 +200,7 @@ pub(super) fn open_in(
         "SELECT {COLUMNS} FROM interactions WHERE status = 'open' AND workspace = ?1
            AND id > ?2
            AND (deadline_ms IS NULL OR deadline_ms > ?4)
-           AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = interactions.run_id
-                           AND runs.status IN ('succeeded', 'failed', 'stopped'))
+           AND {RUN_GOES_ON}
          ORDER BY id LIMIT ?3"
     ))?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -212,12 +211,21 @@ pub(super) fn open_in(
     rows.collect::<Result<_, _>>().map_err(internal)
 }
 
-/// The internal keys of the open interactions due at `now_ms`, soonest first: read without
-/// parsing a row, so that they are timed out a bounded number to a transaction.
+/// The condition that interaction `interactions`'s run has not ended: an open interaction of
+/// a run that ended takes no answer, and its deadline resumes nothing (a run failed in one
+/// branch while another waited was audited as timed out minutes after it ended; round 28
+/// kill and concurrency review). Such a row stays open, shown closed (`view`).
+const RUN_GOES_ON: &str = "NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = interactions.run_id
+                                        AND runs.status IN ('succeeded', 'failed', 'stopped'))";
+
+/// The internal keys of the open interactions due at `now_ms` whose runs go on, soonest
+/// first: read without parsing a row, so that they are timed out a bounded number to a
+/// transaction.
 pub(super) fn due_keys(conn: &Connection, now_ms: i64) -> Result<Vec<i64>, Error> {
-    let mut stmt = conn.prepare(
-        "SELECT id FROM interactions WHERE status = 'open' AND deadline_ms <= ?1 ORDER BY deadline_ms, id",
-    )?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id FROM interactions WHERE status = 'open' AND deadline_ms <= ?1 AND {RUN_GOES_ON}
+         ORDER BY deadline_ms, id"
+    ))?;
     let rows = stmt.query_map([now_ms], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -230,7 +238,8 @@ pub(super) fn due_one(
     now_ms: i64,
 ) -> Result<Option<Result<Interaction, Error>>, Error> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM interactions WHERE id = ?1 AND status = 'open' AND deadline_ms <= ?2"
+        "SELECT {COLUMNS} FROM interactions WHERE id = ?1 AND status = 'open' AND deadline_ms <= ?2
+           AND {RUN_GOES_ON}"
     ))?;
     let mut rows = stmt.query_map(params![key, now_ms], interaction)?;
     Ok(rows.next().map(|row| row.map_err(internal)))
