@@ -771,6 +771,40 @@ fn a_builtin_steps_written_input_that_every_run_refuses_is_refused_where_written
     }
 }
 
+/// A WASM step's `with` that is no object of its fields (`null`, a list, text) is refused
+/// where written: it validated and every run failed in the step's SDK (round 28 input
+/// review). An object, one whole reference and a left-out `with` are fine.
+#[test]
+fn a_wasm_steps_with_that_is_no_object_is_refused_where_written() {
+    let definition = serde_json::json!({ "name": "mk", "workspace": "soc",
+        "run_as": "automation@acme.test",
+        "steps": [
+            { "id": "a", "uses": "step:echo", "with": null },
+            { "id": "b", "uses": "step:echo", "with": ["10.1.2.3"] },
+            { "id": "c", "uses": "step:echo", "with": "Phish" },
+            { "id": "d", "uses": "step:echo", "with": "{{ $.event.ip }}" },
+            { "id": "e", "uses": "step:echo", "with": { "ip": "$.event.ip" } },
+            { "id": "f", "uses": "step:echo", "with": "$.event" },
+            { "id": "g", "uses": "step:echo" }
+        ] })
+    .to_string();
+    let stderr = errors_for(&definition);
+    for at in [
+        "steps[0].with",
+        "steps[1].with",
+        "steps[2].with",
+        "steps[3].with",
+    ] {
+        assert!(
+            stderr.contains(&format!("{at}: a WASM step's input is an object")),
+            "{at}: {stderr}"
+        );
+    }
+    for fine in ["steps[4]", "steps[5]", "steps[6]"] {
+        assert!(!stderr.contains(fine), "{fine}: {stderr}");
+    }
+}
+
 /// A built-in step's `with` that is no object of its fields, a written item beside a
 /// reference inside a list or an object, a `choice` option holding an invisible character
 /// and `options` on a field that offers none are refused where written: each published and

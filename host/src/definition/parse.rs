@@ -1589,6 +1589,25 @@ impl Parser {
             }
         }
         let with = self.template(o.get("with"), at.key("with"));
+        // A WASM step's input is an object of its fields (`wit/world.wit`), as every SDK reads
+        // it: written as `null`, a list or text, it validated and every run failed at the step
+        // (round 28 input review). One reference is left to run time.
+        // A reference that did not compile is named already.
+        let compiled_badly = matches!(
+            (o.get("with"), &with),
+            (Some(Value::String(_)), Template::Literal(Value::Null))
+        );
+        if let (Uses::Component(_), false) = (&uses, self.resolver.stored)
+            && !matches!(with, Template::Object(_) | Template::Ref(_))
+            && !matches!(with, Template::Literal(Value::Object(_)))
+            && !compiled_badly
+        {
+            self.err(
+                at.key("with"),
+                "a WASM step's input is an object of its fields, or one reference to such an \
+                 object",
+            );
+        }
         if let (Uses::Builtin(step), false) = (&uses, self.resolver.stored) {
             self.builtin_input(*step, o.get("with"), &with, &at.key("with"));
             // Not read for a built-in step, which is its own grant (decided as the run's
