@@ -1460,14 +1460,26 @@ fn interactions_and_flows_only_for_the_people_ix_allows() {
     );
     let submit = json!({ "values": { "url": "http://evil.example" } });
     let start = format!("{base}/flows/report/start");
+    // One answer whatever the name, and no audit row a try: a key told which flows exist
+    // (403 for one, 404 for none; round 28 web review).
+    let denied_rows = || {
+        server
+            .deployment
+            .ok(&["audit", "--workspace", "mssp-soc", "--as", OWNER, "--json"])
+            .matches("interaction.start.denied")
+            .count()
+    };
+    let rows_before = denied_rows();
     for key in [&operator, &viewer] {
         let refused = server.post(&start, key, &submit);
-        assert!(
-            refused.status == 403 || refused.status == 404,
-            "{}",
-            refused.text
+        let missing = server.post(&format!("{base}/flows/no-such-flow/start"), key, &submit);
+        assert_eq!(refused.status, 403, "{}", refused.text);
+        assert_eq!(
+            (refused.status, &refused.text),
+            (missing.status, &missing.text)
         );
     }
+    assert_eq!(denied_rows(), rows_before);
     assert_eq!(server.post(&start, &outsider, &submit).status, 404);
     let runs = server.get("/api/v1/runs?workspace=mssp-soc", Some(&owner));
     assert_eq!(

@@ -310,6 +310,14 @@ impl Engine {
         if index.is_outsider(principal, workspace) {
             return Err(not_found());
         }
+        // Nor does one who is no person (a key) learn which flows exist, nor leave a row a
+        // try: one answer whatever the name, before any revision is read (round 28 web
+        // review: 403 for a flow, 404 for none, an audit row each; the list answers `[]`).
+        if !index.may_answer_any(principal) {
+            return Err(Error::Denied(Reason::Flow(Box::new(
+                crate::access::FlowReason::NotAPerson(principal.to_string()),
+            ))));
+        }
         let attempt = |action: &str, details: Value| {
             platform.transact(|tx| {
                 audit::record(
