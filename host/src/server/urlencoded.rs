@@ -64,11 +64,19 @@ pub(super) fn fields(body: &[u8], what: &str) -> Result<Vec<(String, String)>, S
 /// on the site's signed-in pages (round 28 web and leak reviews). The pages' one rule.
 pub(super) fn only_known(params: &[(String, String)], known: &[&str]) -> Result<(), String> {
     match params.iter().find(|(k, _)| !known.contains(&k.as_str())) {
-        None => Ok(()),
+        None => {}
         Some((name, _)) if quotable(name) => {
-            Err(format!("this page takes no query parameter `{name}`"))
+            return Err(format!("this page takes no query parameter `{name}`"));
         }
-        Some(_) => Err("a query parameter this page does not take".to_owned()),
+        Some(_) => return Err("a query parameter this page does not take".to_owned()),
+    }
+    // Each once: a link giving one twice was read by its first (round 28 self-review).
+    match known
+        .iter()
+        .find(|name| params.iter().filter(|(k, _)| k == *name).count() > 1)
+    {
+        Some(name) => Err(format!("query parameter `{name}` is given twice")),
+        None => Ok(()),
     }
 }
 

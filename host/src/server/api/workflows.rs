@@ -148,7 +148,7 @@ pub struct RunRequest {
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 visible ASCII characters: sent again, answers what this key made")),
     request_body = Option<RunRequest>,
     responses((status = 200, description = "the run's outcome", body = Object),
-        (status = 400, description = "an Interaction Flow, which starts through its form", body = ErrorBody),
+        (status = 400, description = "an Interaction Flow, which starts through its form, or a workflow its trigger starts (a case event, a custom event, a webhook)", body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "the Idempotency-Key started another run", body = ErrorBody)),
     security(("bearer" = [])))]
