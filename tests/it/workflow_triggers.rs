@@ -773,6 +773,153 @@ fn a_custom_event_quoting_a_restricted_read_reaches_a_listener_only_as_the_case_
         1,
         "it saw the case as read and sees it now"
     );
+    // A run's own change moves its read on: it reads the case, takes tina off it, and emits
+    // what it read; automation, on the case before and after, is started (round 28
+    // self-review: a run that restricted a case, then emitted, started no listener).
+    env.create_case("mssp-soc", "changed by its reader", "high");
+    env.restrict(
+        "C-4",
+        Some(&format!("tina.analyst@acme-mssp.test,{AUTOMATION}")),
+    );
+    env.dispatch(2);
+    let file = env.write(
+        "change.json",
+        &json!({ "name": "change", "workspace": "mssp-soc", "steps": [
+            { "id": "r", "uses": "cases/get-case-restrictions", "with": { "case_id": "C-4" } },
+            { "id": "u", "uses": "cases/update-case-restrictions",
+              "with": { "case_id": "C-4", "remove_collaborators": ["tina.analyst@acme-mssp.test"] } },
+            { "id": "n", "uses": "step:notify", "grants": ["events:emit"],
+              "with": { "to": "$.steps.r.collaborators", "subject": "who was on it" } } ] }),
+    );
+    env.ok(&[
+        "run",
+        &file,
+        "--as",
+        OWNER,
+        "--steps",
+        &steps,
+        "--no-triggers",
+    ]);
+    env.dispatch(3);
+    assert_eq!(
+        env.runs_quoting("watch2", "tina.analyst"),
+        1,
+        "its own change, automation on it throughout"
+    );
+    // Its own change widening who sees the case leaves its read as it was: automation, put
+    // on a case hidden from it when the run read it, is not handed who was on it then
+    // (round 28 leaks review).
+    env.create_case("mssp-soc", "widened by its reader", "high");
+    env.restrict("C-5", Some("omar.operator@acme-mssp.test"));
+    env.dispatch(2);
+    let file = env.write(
+        "widen.json",
+        &json!({ "name": "widen", "workspace": "mssp-soc", "steps": [
+            { "id": "r", "uses": "cases/get-case-restrictions", "with": { "case_id": "C-5" } },
+            { "id": "u", "uses": "cases/update-case-restrictions",
+              "with": { "case_id": "C-5", "add_collaborators": [AUTOMATION] } },
+            { "id": "n", "uses": "step:notify", "grants": ["events:emit"],
+              "with": { "to": "$.steps.r.collaborators", "subject": "who was on it" } } ] }),
+    );
+    env.ok(&[
+        "run",
+        &file,
+        "--as",
+        OWNER,
+        "--steps",
+        &steps,
+        "--no-triggers",
+    ]);
+    env.dispatch(3);
+    assert_eq!(
+        env.runs_quoting("watch2", "omar.operator"),
+        0,
+        "widened by its reader"
+    );
+}
+
+/// A run a case event started is shown to a reader who does not bypass restrictions only
+/// while the event's case keeps the sight it was written at: the listener was judged on the
+/// case as the event recorded it (and who left it), everyone shown its run on the case as it
+/// stands, and a run started by "sam left" was listed to an operator the case had been hidden
+/// from once one update opened it and removed sam (round 28 leak reviews; SPEC CS-2). Its
+/// interactions, and the pending event itself, likewise.
+#[test]
+fn a_run_a_case_event_started_is_shown_only_while_its_case_keeps_the_sight_it_was_written_at() {
+    let env = Env::new();
+    const SAM: &str = "sam.lead@acme-mssp.test";
+    const OMAR: &str = "omar.operator@acme-mssp.test";
+    env.publish_as_owner(
+        "left-watch",
+        &json!({ "name": "left-watch", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "case_collaborators_list_updated",
+                "if": [{ "left": "$.event.removed[0]", "op": "eq", "right": SAM }] },
+            "steps": [ { "id": "w", "wait": "1ms" } ] }),
+    );
+    env.create_case("mssp-soc", "hidden", "high");
+    env.restrict("C-1", Some(SAM));
+    env.dispatch(2);
+    env.update_restrictions("C-1", &["--access-mode", "full_access", "--remove", SAM]);
+    let pending = |who: &str| -> Value {
+        serde_json::from_str(&env.ok(&[
+            "triggers",
+            "list",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            who,
+            "--json",
+        ]))
+        .expect("json")
+    };
+    // The event naming who left is not omar's to see; those about the case as it is now are.
+    let left_events = |who: &str| {
+        pending(who)
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter(|e| e["kind"] == "case_collaborators_list_updated")
+            .count()
+    };
+    assert_eq!(left_events(OWNER), 1);
+    assert_eq!(left_events(OMAR), 0, "the event is not omar's to see");
+    env.dispatch(2);
+    let left = |who: &str| {
+        env.runs_listed(who)
+            .into_iter()
+            .filter(|r| r["workflow"] == "left-watch")
+            .count()
+    };
+    // Its runs (the restriction's event, with nobody removed, is a failed run naming its
+    // condition): the Owner bypasses restrictions, omar sees none of them.
+    let ids: Vec<String> = env
+        .runs_listed(OWNER)
+        .into_iter()
+        .filter(|r| r["workflow"] == "left-watch")
+        .filter_map(|r| r["id"].as_str().map(str::to_owned))
+        .collect();
+    assert!(ids.len() >= 2, "the Owner bypasses restrictions: {ids:?}");
+    assert_eq!(left(OMAR), 0, "omar never saw sam on the case");
+    for id in &ids {
+        let shown = env.cli(&["runs", "show", id, "--as", OMAR]);
+        assert!(!shown.status.success(), "no such run for omar: {id}");
+    }
+    // Allowed path: an event written about a case open to every reader of cases, unchanged
+    // since: its run is listed to omar.
+    env.publish_as_owner(
+        "open-watch",
+        &json!({ "name": "open-watch", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "case_created" },
+            "steps": [ { "id": "w", "wait": "1ms" } ] }),
+    );
+    env.create_case("mssp-soc", "open to all", "low");
+    env.dispatch(2);
+    let opened = env
+        .runs_listed(OMAR)
+        .into_iter()
+        .filter(|r| r["workflow"] == "open-watch")
+        .count();
+    assert!(opened >= 1, "an open case's event's run is listed to omar");
 }
 
 /// A revision whose stored definition no longer reads fails a run at every event of its

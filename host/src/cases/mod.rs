@@ -22,7 +22,9 @@ pub use id::case_id_text;
 /// review). 30 days, past any resume of a run held for a wait or an answer that long.
 pub const CASE_UPDATE_RETENTION_SECS: i64 = 30 * 24 * 60 * 60;
 pub use service::MAX_PAGE_BYTES;
-pub(crate) use service::{RecordedSight, case_seen_in, run_read_hidden_from, run_read_upto};
+pub(crate) use service::{
+    RecordedSight, case_seen_in, run_read_hidden_from, run_read_upto, started_on_changed_sight,
+};
 pub use store::query::page_size;
 pub use store::{Judged, RunReads};
 pub use viewer::Viewer;

@@ -350,7 +350,8 @@ impl Platform {
             store::timeline(tx, id, &actor, "created", &json!({ "access_mode": mode_name(mode), "collaborators": collaborators }))?;
             audit::record(tx, &Actor::Principal(&caller.principal), &caller.workspace, "case.create", &record.id,
                 by_run(tx, caller, json!({ "access_mode": mode_name(mode), "collaborators": collaborators, "severity": record.severity }))?)?;
-            publish(tx, caller, "case_created", &json!({ "case": record }), &format!("case-service:{actor}"), id)?;
+            let sight = (mode == AccessMode::Restricted).then_some(0);
+            publish(tx, caller, "case_created", &json!({ "case": record }), &format!("case-service:{actor}"), id, sight)?;
             Ok(record)
         })
     }
@@ -787,7 +788,20 @@ impl Platform {
                 }
             }
             apply_restrictions(tx, ws, before.id, new_mode, &added, &removed)?;
-            let record = store::load(tx, before.id)?.map(|r| r.record).ok_or_else(|| not_found(case_id))?;
+            let after_row = store::load(tx, before.id)?.ok_or_else(|| not_found(case_id))?;
+            // The run made this change itself, narrowing who sees the case (restricted after,
+            // nobody added): what it read as the case stood just before stands as the case
+            // stands now, unless another changed it between (round 28 self-review: a run that
+            // restricted a case, then emitted, started no listener). A change that widens it
+            // (opened, someone added) leaves its read as it was: what it read of the case
+            // then would reach those it was hidden from (round 28 leaks review).
+            let narrowed = new_mode == AccessMode::Restricted && added.is_empty();
+            if let Some(cause) = caller.cause.filter(|_| narrowed) {
+                store::changed_by_its_reader(tx, cause.run, &before.read(), after_row.sight)?;
+            }
+            // Who saw its events as written: the sight after the change while restricted.
+            let stamp = (new_mode == AccessMode::Restricted).then_some(after_row.sight);
+            let record = after_row.record;
             let details = json!({
                 "before": { "access_mode": mode_name(old_mode), "collaborators": old },
                 "after": { "access_mode": mode_name(new_mode), "collaborators": new },
@@ -800,7 +814,7 @@ impl Platform {
             if old_mode != new_mode {
                 changes.push("access_mode");
                 let payload = json!({ "case": record, "before": mode_name(old_mode), "after": mode_name(new_mode) });
-                publish(tx, caller, "case_access_mode_updated", &payload, &source, before.id)?;
+                publish(tx, caller, "case_access_mode_updated", &payload, &source, before.id, stamp)?;
             }
             if !added.is_empty() || !removed.is_empty() {
                 changes.push("collaborators");
@@ -808,9 +822,11 @@ impl Platform {
                 // then too (`RecordedSight::before`; round 26 cases review).
                 let was = json!({ "access_mode": mode_name(old_mode), "collaborators": old });
                 let payload = json!({ "case": record, "added": added, "removed": removed, "was": was });
-                publish(tx, caller, "case_collaborators_list_updated", &payload, &source, before.id)?;
+                // Naming who left a restricted case: no later sight tells who saw it before.
+                let sight = if !removed.is_empty() && old_mode == AccessMode::Restricted { Some(-1) } else { stamp };
+                publish(tx, caller, "case_collaborators_list_updated", &payload, &source, before.id, sight)?;
             }
-            publish(tx, caller, "case_updated", &json!({ "case": record, "changes": changes }), &source, before.id)?;
+            publish(tx, caller, "case_updated", &json!({ "case": record, "changes": changes }), &source, before.id, stamp)?;
             answer(before.id, after)
         })
     }
@@ -818,6 +834,9 @@ impl Platform {
 
 /// Appends a case event about case `id`, counted for the caller's step execution (SPEC ST-4:
 /// its run's budget of events spends it by count, bytes and values).
+/// Publishes case event `kind` about case row `id`, written at `sight` (`events.sight`: `None`
+/// when the case as recorded is open to every reader of cases).
+#[allow(clippy::too_many_arguments)]
 fn publish(
     tx: &Transaction<'_>,
     caller: &Caller,
@@ -825,6 +844,7 @@ fn publish(
     payload: &serde_json::Value,
     source: &str,
     id: i64,
+    sight: Option<i64>,
 ) -> Result<(), Error> {
     events::append(
         tx,
@@ -834,6 +854,7 @@ fn publish(
         source,
         Some(id),
         caller.cause,
+        sight,
     )?;
     charge_step(caller, payload)
 }
@@ -948,6 +969,12 @@ fn run_reads(conn: &Connection, caller: &Caller, reads: &[store::CaseRead]) -> R
 /// How far run `run` has read restricted cases so far (the last `run_cases.seq` of its own).
 pub(crate) fn run_read_upto(conn: &Connection, run: i64) -> Result<i64, Error> {
     store::read_upto(conn, run).map_err(internal)
+}
+
+/// Whether run `run`, or one it descends from, was started by a case event whose case's sight
+/// changed since it was written (SPEC CS-2; `store::started_on_changed_sight`).
+pub(crate) fn started_on_changed_sight(conn: &Connection, run: i64) -> Result<bool, Error> {
+    store::started_on_changed_sight(conn, run).map_err(internal)
 }
 
 /// Whether `reads` hold a restricted case `viewer` does not see now, or as `judged` (SPEC

@@ -732,6 +732,14 @@ fn case_allows(
     {
         return Ok(false);
     }
+    // Nor one whose run, or a run before it, a case event started whose case no longer has
+    // the sight the event was written at (round 28 leak reviews).
+    if r.trigger_case.is_some()
+        && !viewer().bypass
+        && crate::cases::started_on_changed_sight(conn, r.run)?
+    {
+        return Ok(false);
+    }
     match store::cause_of(conn, r.run)? {
         // What that run had read when it wrote the event that started this one, not what it
         // read after (kill review), as it read it (round 27 interactions review).

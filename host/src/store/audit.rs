@@ -58,10 +58,15 @@ static APPEND: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
                    OR EXISTS (
                      SELECT 1 FROM interactions i JOIN runs r ON r.id = i.run_id
                      JOIN events e ON e.id = r.trigger_event JOIN cases c ON c.id = e.case_id
-                     WHERE i.public_id = substr(?6, 13) AND c.restricted <> 0)) THEN 1 ELSE 0 END)",
+                     WHERE i.public_id = substr(?6, 13) AND c.restricted <> 0)
+                   OR EXISTS (
+                     SELECT 1 FROM interactions i
+                     WHERE i.public_id = substr(?6, 13) AND {started_restricted})) THEN 1 ELSE 0 END)",
         // Restricted now, or whose sight changed since the run read it (when it was
         // restricted): opened since, it still holds what the run quoted then.
-        read_restricted = super::lineage_read("i.run_id", "NULL", "(c.restricted <> 0 OR (rc.sight IS NOT NULL AND rc.sight <> c.sight))")
+        read_restricted = super::lineage_read("i.run_id", "NULL", "(c.restricted <> 0 OR (rc.sight IS NOT NULL AND rc.sight <> c.sight))"),
+        // Or whose chain a case event began that was written about a restricted case.
+        started_restricted = super::lineage_started("i.run_id", "se.sight IS NOT NULL")
     )
 });
 

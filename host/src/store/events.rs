@@ -21,8 +21,10 @@ pub struct StoredEvent {
 }
 
 /// Appends an event; call it inside the transaction of the change it reports. `cause` is the
-/// run that caused it, if any (its depth bounds event chains, SPEC WF-9). Nobody needs its
-/// id: it goes out with the transaction's next round trip ([`Connection::execute_later`]).
+/// run that caused it, if any (its depth bounds event chains, SPEC WF-9); `sight`, for a case
+/// event, who saw its case as written (`events.sight`, migration 46). Nobody needs its id: it
+/// goes out with the transaction's next round trip ([`Connection::execute_later`]).
+#[allow(clippy::too_many_arguments)]
 pub fn append(
     conn: &Connection,
     workspace: &str,
@@ -31,11 +33,13 @@ pub fn append(
     source: &str,
     case_id: Option<i64>,
     cause: Option<Cause>,
+    sight: Option<i64>,
 ) -> crate::store::sql::Result<()> {
     conn.lock_workspace(workspace)?;
     let id = crate::public_id::PublicId::new(crate::public_id::IdKind::Event)
         .map_err(|e| crate::store::sql::Error::ToSqlConversionFailure(Box::new(e)))?;
-    let row = EventRow::new(workspace, kind, payload, source, case_id, cause, id);
+    let mut row = EventRow::new(workspace, kind, payload, source, case_id, cause, id);
+    row.sight = sight;
     conn.execute_later(INSERT_EVENT, row.params().as_slice())?;
     // Any host may dispatch it: wake them when it commits (issue 18).
     super::postgres::notify_work(conn)
@@ -52,6 +56,7 @@ struct EventRow<'a> {
     run: Option<i64>,
     public_id: String,
     read_upto: Option<i64>,
+    sight: Option<i64>,
 }
 
 impl<'a> EventRow<'a> {
@@ -74,10 +79,11 @@ impl<'a> EventRow<'a> {
             run: cause.map(|c| c.run),
             read_upto: cause.and_then(|c| c.read_upto),
             public_id: public_id.to_string(),
+            sight: None,
         }
     }
 
-    fn params(&self) -> [&dyn ToSql; 9] {
+    fn params(&self) -> [&dyn ToSql; 10] {
         [
             &self.workspace,
             &self.kind,
@@ -88,6 +94,7 @@ impl<'a> EventRow<'a> {
             &self.run,
             &self.public_id,
             &self.read_upto,
+            &self.sight,
         ]
     }
 }
@@ -107,7 +114,7 @@ impl<'a> EventRow<'a> {
 /// It names how far its run had read (`cause_seq`): what the run reads after is not the
 /// event's to quote (kill review).
 const INSERT_EVENT: &str =
-    "INSERT INTO events (workspace, kind, payload, source, case_id, depth, cause_run, chain, public_id, cause_seq)
+    "INSERT INTO events (workspace, kind, payload, source, case_id, depth, cause_run, chain, public_id, cause_seq, sight)
          VALUES (?1, ?2, ?3, ?4,
                  COALESCE(?5, (SELECT t.case_id FROM runs r JOIN events t ON t.id = r.trigger_event
                                WHERE r.id = ?7)),
@@ -119,7 +126,8 @@ const INSERT_EVENT: &str =
                  CASE WHEN ?7 IS NULL THEN NULL
                       ELSE COALESCE(CAST(?9 AS BIGINT),
                                     (SELECT COALESCE(max(seq), 0) FROM run_cases WHERE run_id = ?7))
-                 END)";
+                 END,
+                 ?10)";
 
 impl Db {
     /// Events of `workspace`, oldest first.

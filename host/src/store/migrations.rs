@@ -1017,6 +1017,19 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ALTER TABLE run_cases ADD COLUMN sight INTEGER;
     "#,
     ),
+    (
+        46,
+        "the sight a case event was written at",
+        r#"
+    -- Who saw a case event as written (`events.sight`): NULL when its case was open to every
+    -- reader of cases (judged as it stands), the case's sight when restricted, -1 when it
+    -- names who left a restricted case (no later sight tells who saw the time before). A run
+    -- such an event started, or one down its chain, is shown to a reader who does not bypass
+    -- restrictions only while its case keeps that sight (round 28 leak reviews: the listener
+    -- was judged as the event recorded the case, everyone shown its run as the case stands).
+    ALTER TABLE events ADD COLUMN sight INTEGER;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows: the version of a database it has opened.

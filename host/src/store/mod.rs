@@ -327,6 +327,27 @@ pub(crate) fn lineage_read(run: &str, upto: &str, cond: &str) -> String {
     )
 }
 
+/// The condition that run `run` (an SQL expression), or a run it descends from
+/// (`run_ancestors`), was started by a case event for which `cond` (an SQL condition on `se`,
+/// the event, and `sc`, its case) holds: two keyed looks, as [`lineage_read`].
+pub(crate) fn lineage_started(run: &str, cond: &str) -> String {
+    format!(
+        "(EXISTS (SELECT 1 FROM runs sr JOIN events se ON se.id = sr.trigger_event
+                  JOIN cases sc ON sc.id = se.case_id
+                  WHERE sr.id = {run} AND {cond})
+          OR EXISTS (SELECT 1 FROM run_ancestors sa JOIN runs sr ON sr.id = sa.ancestor_id
+                     JOIN events se ON se.id = sr.trigger_event
+                     JOIN cases sc ON sc.id = se.case_id
+                     WHERE sa.run_id = {run} AND {cond}))"
+    )
+}
+
+/// [`lineage_started`]'s condition that a case event's sight as written (`events.sight`) is
+/// not its case's now: who saw it then cannot be told, and the run it started is hidden from
+/// every reader who does not bypass restrictions (-1, an event naming who left a restricted
+/// case, never matches a case's sight; round 28 leak reviews).
+pub(crate) const STAMP_CHANGED: &str = "se.sight IS NOT NULL AND se.sight <> sc.sight";
+
 /// The condition (on `c`, the case, and `rc`, its `run_cases` row, as [`lineage_read`]
 /// joins them) that a run's read of a restricted case is hidden from a reader given as SQL
 /// expressions: `reads_cases` (0 or 1: may they read cases at all, SPEC CS-4), `email` (as

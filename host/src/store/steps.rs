@@ -82,7 +82,16 @@ pub fn record_in(
     insert_logs(tx, id, exec)?;
     let source = format!("step-execution:{id}");
     for (kind, payload) in exec.published_events() {
-        super::events::append(tx, rec.workspace, kind, payload, &source, None, rec.cause)?;
+        super::events::append(
+            tx,
+            rec.workspace,
+            kind,
+            payload,
+            &source,
+            None,
+            rec.cause,
+            None,
+        )?;
     }
     Ok(id)
 }

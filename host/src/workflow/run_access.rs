@@ -51,13 +51,19 @@ impl Platform {
         // A run an event about a case started tells that the case exists and changed, when,
         // and what its trigger's conditions tested: to whoever may not see that case now it
         // does not exist either, as the event itself does not (`triggers list`; leak review).
-        // The same rule as the listing's SQL (`runs/store/journal.rs`).
+        // The same rule as the listing's SQL (`runs/store/journal.rs`). Its own identity was
+        // started on what the runs before it read as they read it, and is judged on them as
+        // they stand (round 28 self-review: its run was "no such run" to it after a change).
+        let viewer = self.viewer_in(principal, &run.workspace);
+        let judged = self.judged_for(principal, &run.principal, &viewer, &run.id.to_string())?;
         if sight != RunSight::None
             && self.started_by_hidden(
+                run.key,
                 run.trigger_case,
                 run.trigger_cause
                     .map(|c| RunReads::at_event(c, run.trigger_cause_seq)),
-                &self.viewer_in(principal, &run.workspace),
+                &viewer,
+                judged,
             )?
         {
             return Ok(RunSight::None);
@@ -67,24 +73,37 @@ impl Platform {
 
     /// Whether a run started by an event about case `case`, or by a custom event of a run that
     /// had read `cause` then, tells `viewer` what is hidden from them: the case, or a case that
-    /// run had read, as it read it ([`Judged::AsRead`]: the viewer is not that run).
+    /// run had read, as `judged` (as read, [`Judged::AsRead`], to all but its own identity).
     /// A run a custom event started tells that the run which emitted it found something, and
     /// how many times (one run per event): a sweep over restricted cases emitting one event
     /// per critical case was counted through `runs list` (leak review).
+    /// Judged as read, so too run `run` when it or a run it descends from was started by a
+    /// case event whose case's sight changed since it was written (`events.sight`): the
+    /// listener was judged on the case as the event recorded it, and who saw it then cannot
+    /// be told (round 28 leak reviews).
     fn started_by_hidden(
         &self,
+        run: i64,
         case: Option<i64>,
         cause: Option<RunReads>,
         viewer: &Viewer,
+        judged: Judged,
     ) -> Result<bool, Error> {
         if let Some(case) = case
             && (!viewer.reads_cases || !self.case_seen_by(case, viewer)?)
         {
             return Ok(true);
         }
+        if case.is_some()
+            && judged == Judged::AsRead
+            && !viewer.bypass
+            && crate::cases::started_on_changed_sight(self.db()?.conn(), run)?
+        {
+            return Ok(true);
+        }
         match cause {
             Some(cause) => {
-                crate::cases::run_read_hidden_from(self.db()?.conn(), cause, viewer, Judged::AsRead)
+                crate::cases::run_read_hidden_from(self.db()?.conn(), cause, viewer, judged)
             }
             None => Ok(false),
         }
@@ -118,6 +137,22 @@ impl Platform {
             return Ok(RunSight::Full);
         }
         Ok(RunSight::Summary)
+    }
+
+    /// How what a run stored as `stored` (`runs.principal`) read is judged for `principal`:
+    /// as the cases stand for the run's own identity, which read them, and as read for
+    /// anyone else ([`Judged`]).
+    fn judged_for(
+        &self,
+        principal: &Principal,
+        stored: &str,
+        viewer: &Viewer,
+        run: &str,
+    ) -> Result<Judged, Error> {
+        Ok(match self.is_own(principal, stored, viewer, run)? {
+            true => Judged::Now,
+            false => Judged::AsRead,
+        })
     }
 
     /// Whether `principal` is the one a run stored as `stored` (`runs.principal`) ran as:
@@ -178,21 +213,22 @@ impl Platform {
     /// read is judged as read, except for its own principal, who read it.
     fn tells_hidden(&self, principal: &Principal, place: &crate::runs::RunPlace) -> bool {
         let viewer = self.viewer_in(principal, &place.workspace);
-        let judged = match self.is_own(principal, &place.principal, &viewer, &place.key.to_string())
-        {
-            Ok(true) => Judged::Now,
-            Ok(false) => Judged::AsRead,
-            Err(_) => return true,
+        let Ok(judged) =
+            self.judged_for(principal, &place.principal, &viewer, &place.key.to_string())
+        else {
+            return true;
         };
         self.sees_what_it_read(place.key, &viewer, judged)
             .map_or(true, |sees| !sees)
             || self
                 .started_by_hidden(
+                    place.key,
                     place.trigger_case,
                     place
                         .trigger_cause
                         .map(|c| RunReads::at_event(c, place.trigger_cause_seq)),
-                    &self.viewer_in(principal, &place.workspace),
+                    &viewer,
+                    judged,
                 )
                 .unwrap_or(true)
     }
@@ -387,12 +423,16 @@ impl Platform {
         }
         // A run started by an event about a case hidden from them does not exist for them
         // either (see [`Platform::run_sight`]), as a cursor too.
+        let viewer = self.viewer_in(principal, &place.workspace);
+        let judged = self.judged_for(principal, &place.principal, &viewer, &id.to_string())?;
         if self.started_by_hidden(
+            place.key,
             place.trigger_case,
             place
                 .trigger_cause
                 .map(|c| RunReads::at_event(c, place.trigger_cause_seq)),
-            &self.viewer_in(principal, &place.workspace),
+            &viewer,
+            judged,
         )? {
             return Err(no_such_run());
         }

@@ -210,6 +210,33 @@ fn next_read_seq(
     Ok(fits.then_some(seq))
 }
 
+/// Whether run `run`, or a run it descends from, was started by a case event whose case no
+/// longer has the sight the event was written at (`events.sight`; see
+/// [`crate::store::STAMP_CHANGED`]): one query.
+pub fn started_on_changed_sight(conn: &Connection, run: i64) -> crate::store::sql::Result<bool> {
+    conn.prepare_cached(&format!(
+        "SELECT {}",
+        crate::store::lineage_started("CAST(?1 AS BIGINT)", crate::store::STAMP_CHANGED)
+    ))?
+    .query_row([run], |r| r.get(0))
+}
+
+/// Run `run`, which read case `read` at its sight then, changed who sees it (to sight
+/// `now`): its read moves on with its own change, unless the case changed between its read
+/// and its change (then it stays, and hides as any changed read does).
+pub fn changed_by_its_reader(
+    tx: &Transaction<'_>,
+    run: i64,
+    read: &CaseRead,
+    now: i64,
+) -> crate::store::sql::Result<()> {
+    tx.prepare_cached(
+        "UPDATE run_cases SET sight = ?4 WHERE run_id = ?1 AND case_id = ?2 AND sight = ?3",
+    )?
+    .execute(params![run, read.case, read.sight, now])?;
+    Ok(())
+}
+
 /// What a run had read (`run_cases`), as one who reads it asks: its own reads numbered up to
 /// `upto` (all of them when `None`: a run asked about itself, or an event written before
 /// events were stamped), and its ancestors' as far as each was counted for it.

@@ -576,13 +576,16 @@ pub(crate) fn list_before(
                                AND (t.case_id IS NULL
                                     OR NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = t.case_id AND c.restricted = 1)
                                     OR EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = t.case_id AND p.email = ?5))
-                               AND (t.cause_run IS NULL OR NOT {read_hidden})))
+                               AND (t.cause_run IS NULL OR NOT {read_hidden}))
+                    AND NOT {started_changed})
              ORDER BY id DESC LIMIT ?3",
             read_hidden = crate::store::lineage_read(
                 "t.cause_run",
                 "t.cause_seq",
                 &crate::store::read_hidden("?6", "?5", None, "1")
-            )
+            ),
+            started_changed =
+                crate::store::lineage_started("runs.id", crate::store::STAMP_CHANGED)
         ))
         .map_err(internal)?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);

@@ -273,6 +273,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ALTER TABLE run_cases ADD COLUMN IF NOT EXISTS sight BIGINT;
     "#,
     ),
+    (
+        26,
+        "the sight a case event was written at (the SQLite migration of the same name)",
+        r#"
+    ALTER TABLE events ADD COLUMN IF NOT EXISTS sight BIGINT;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.

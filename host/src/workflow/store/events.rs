@@ -286,11 +286,17 @@ fn visible(e: &str) -> String {
         &format!("{e}.cause_seq"),
         &crate::store::read_hidden("?5", "?4", None, "1"),
     );
+    // As written: a case event whose case's sight changed since, or one down a chain a
+    // case event so began (round 28 leak reviews).
+    let started_changed =
+        crate::store::lineage_started(&format!("{e}.cause_run"), crate::store::STAMP_CHANGED);
     format!(
         "(?3 = 1 OR (({e}.case_id IS NULL OR ?5 = 1) AND ({e}.case_id IS NULL
             OR NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = {e}.case_id AND c.restricted = 1)
             OR EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = {e}.case_id AND p.email = ?4))
-          AND ({e}.cause_run IS NULL OR NOT {read_hidden})))"
+          AND ({e}.sight IS NULL
+               OR EXISTS (SELECT 1 FROM cases c WHERE c.id = {e}.case_id AND c.sight = {e}.sight))
+          AND ({e}.cause_run IS NULL OR (NOT {read_hidden} AND NOT {started_changed}))))"
     )
 }
 
@@ -395,7 +401,7 @@ mod tests {
     /// Appends an event of `kind` to `ws`; its id.
     fn append(p: &Platform, ws: &str, kind: &str) -> i64 {
         p.transact(|tx| {
-            crate::store::events::append(tx, ws, kind, &Value::Null, "test", None, None)
+            crate::store::events::append(tx, ws, kind, &Value::Null, "test", None, None, None)
                 .map_err(internal)?;
             tx.query_row("SELECT max(id) FROM events", [], |r| r.get(0))
                 .map_err(internal)
