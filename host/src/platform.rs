@@ -459,20 +459,21 @@ impl Platform {
             return Ok(db);
         }
         let since = Instant::now();
-        // Whose work this wait is behind, as far as it can be told: its own organization's
-        // holding the turn or the connection as it began or ended (only those count towards a
-        // step's stops in a row).
-        let behind_own = || {
-            share
-                .as_ref()
-                .is_some_and(|s| self.connection_turns.is_held_by(s))
+        // Whose work this wait is behind, as far as it can be told as it begins and ends:
+        // another organization's holding the turn or the connection does not count towards
+        // a step's stops in a row, anything else does.
+        let behind_another = || {
+            crate::store::deadline::is_another_share(self.connection_turns.holder().as_deref())
                 || (self.db.is_locked()
-                    && crate::store::deadline::is_own_share(self.connection_holder.lock().as_ref()))
+                    && crate::store::deadline::is_another_share(
+                        self.connection_holder.lock().as_deref(),
+                    ))
         };
-        let began_behind_own = behind_own();
+        let began_behind_own = !behind_another();
         let waited_out = || {
             // The database's business, not the caller's: its deadline passed waiting.
-            crate::store::deadline::waited_out_behind(since, began_behind_own || behind_own());
+            let behind_own = began_behind_own && !behind_another();
+            crate::store::deadline::waited_out_behind(since, behind_own);
             Error::Busy("the database stayed in use by other runs past the step's deadline".into())
         };
         // A step's call waits in its organization's turn: one tenant's calls queued every

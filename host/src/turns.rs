@@ -137,9 +137,9 @@ impl Turns {
         self.lock().waiting.len()
     }
 
-    /// Whether `share` holds the turn now: whose work a wait for it is behind.
-    pub(crate) fn is_held_by(&self, share: &str) -> bool {
-        self.lock().holder.as_deref() == Some(share)
+    /// The share holding the turn now, if any: whose work a wait for it is behind.
+    pub(crate) fn holder(&self) -> Option<String> {
+        self.lock().holder.clone()
     }
 
     /// Whether nobody holds the turn or waits for it: then a taker need not queue.

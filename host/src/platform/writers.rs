@@ -100,12 +100,17 @@ impl Writers {
         Ok(writer)
     }
 
-    /// Whether a slot is held by work of this thread's share: a wait for the pool is behind
-    /// its own organization's calls (only those count towards a step's stops in a row).
+    /// Whether a wait for the pool is behind work not another organization's: some busy
+    /// writer is held by this thread's own share, the host's work or no share's (a wait only
+    /// behind other tenants' calls does not count towards a step's stops in a row).
     fn behind_own(&self) -> bool {
-        self.holders
+        self.slots
             .iter()
-            .any(|h| crate::store::deadline::is_own_share(h.lock().as_ref()))
+            .zip(self.holders.iter())
+            .any(|(slot, holder)| {
+                slot.is_locked()
+                    && !crate::store::deadline::is_another_share(holder.lock().as_deref())
+            })
     }
 
     /// [`Writers::take`], with the index of the slot taken.
@@ -163,7 +168,7 @@ impl Writers {
         let gave_up = || {
             // Others' work held them: the database's business, not the caller's (SPEC
             // WF-11; round 26 storage review), as for the shared connection.
-            crate::store::deadline::waited_out_behind(since, behind_own || self.behind_own());
+            crate::store::deadline::waited_out_behind(since, behind_own && self.behind_own());
             Error::Busy("every writing connection stayed in use past the step's deadline".into())
         };
         // A step's call waits in its organization's turn, as for the shared connection: one

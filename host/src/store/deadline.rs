@@ -127,14 +127,17 @@ pub fn lift() -> Bound {
 /// minutes); one whose time others took over several waits is not (round 27 reviews: it
 /// failed as its own timeout).
 pub(crate) fn waited_out(since: Instant) {
-    waited_out_counting(since, Duration::ZERO, false);
+    waited_out_counting(since, Duration::ZERO, true);
 }
 
-/// [`waited_out`] of a wait for what work of this thread's own share held (`behind_own`) or
-/// another's: only half the step's time spent behind its own share's work counts towards its
-/// stops in a row (`workflow/stops_in_a_row.rs`). Behind another tenant's, a stop is the
-/// host's business however often it comes (SPEC WF-11; round 28 hostile-step review: three
-/// stops behind another organization's load failed a step as its own timeout).
+/// [`waited_out`] of a wait for what work of another share held (`behind_own` false: another
+/// organization's step held the turn, the connection or every busy writer) or not (its own,
+/// the host's, another process's, a request's: `behind_own` true). Only half the step's time
+/// spent behind work not another tenant's counts towards its stops in a row
+/// (`workflow/stops_in_a_row.rs`): behind another tenant's, a stop is the host's business
+/// however often it comes (SPEC WF-11; round 28 hostile-step review: three stops behind
+/// another organization's load failed a step as its own timeout), and behind anything else
+/// it counts as before (round 28 self-review: unlabelled work let a step retry forever).
 pub(crate) fn waited_out_behind(since: Instant, behind_own: bool) {
     waited_out_counting(since, Duration::ZERO, behind_own);
 }
@@ -170,10 +173,11 @@ fn waited_out_counting(since: Instant, counted: Duration, behind_own: bool) {
 /// Notes that this thread's bound work waited `waited` for what others held, a wait that
 /// ended well (the shared connection, a writing connection, the access index's update).
 pub(crate) fn waited_for_others(waited: Duration) {
-    waited_for(waited, false);
+    waited_for(waited, true);
 }
 
-/// [`waited_for_others`], behind work of this thread's own share (`behind_own`) or another's.
+/// [`waited_for_others`], behind work not another share's (`behind_own`) or another's
+/// (see [`waited_out_behind`]).
 pub(crate) fn waited_for(waited: Duration, behind_own: bool) {
     OTHERS_TOOK.with(|o| o.set(o.get().saturating_add(waited)));
     if behind_own {
@@ -228,11 +232,12 @@ pub(crate) fn waited_behind_its_own_since_asked() -> bool {
     OWN_SHARE_SINCE_ASKED.with(|h| h.replace(false))
 }
 
-/// Whether this thread's bound work is of `share` (`None`: the holder was the host's own
-/// work, or no share's): for whose work a wait was behind.
-pub(crate) fn is_own_share(share: Option<&std::sync::Arc<str>>) -> bool {
-    match (share, SHARE.with(|s| s.borrow().clone())) {
-        (Some(held), Some(own)) => *held == own,
+/// Whether `held` (who holds what this thread's bound work waits for; `None`: the host's own
+/// work, or no share's) is another share than this work's own: only waits behind such work
+/// are not counted towards a step's stops in a row.
+pub(crate) fn is_another_share(held: Option<&str>) -> bool {
+    match (held, SHARE.with(|s| s.borrow().clone())) {
+        (Some(held), Some(own)) => held != &*own,
         _ => false,
     }
 }
@@ -367,7 +372,7 @@ pub(super) fn busy_handler(timeout: Duration) -> impl FnMut(i32) -> bool + Send 
             // shared connection is, when the wait took half the step's time (round 27 kill
             // and concurrency review: a step of a short timeout failed as its own).
             if to_deadline.is_zero() && !left.is_zero() {
-                waited_out_counting(started, slept_since, false);
+                waited_out_counting(started, slept_since, true);
             }
             left = left.min(to_deadline);
         }
@@ -472,8 +477,8 @@ mod tests {
     }
 
     /// A wait that was the host's business counts towards a step's stops in a row only when
-    /// half the step's time went behind its own share's work: behind another tenant's, never
-    /// (round 28 hostile-step review).
+    /// half the step's time went behind work not another tenant's: behind another tenant's,
+    /// never (round 28 hostile-step review); behind unlabelled work, as before (self-review).
     #[test]
     fn only_waits_behind_its_own_share_count_towards_its_stops_in_a_row() {
         let start = Instant::now();
@@ -495,9 +500,14 @@ mod tests {
         waited_for(Duration::from_millis(30), true);
         waited_out_behind(start + Duration::from_millis(170), false);
         assert!(waited_behind_its_own_since_asked(), "110 ms behind its own");
-        assert!(is_own_share(Some(&std::sync::Arc::from("org-a"))));
-        assert!(!is_own_share(Some(&std::sync::Arc::from("org-b"))));
-        assert!(!is_own_share(None));
+        assert!(!is_another_share(Some("org-a")));
+        assert!(is_another_share(Some("org-b")));
+        assert!(!is_another_share(None), "the host's own work");
+        waited_out(start);
+        assert!(
+            waited_behind_its_own_since_asked(),
+            "unlabelled work counts"
+        );
     }
 
     /// Under [`own_waits`] no wait is the host's: a step stopped resumable several times in a
