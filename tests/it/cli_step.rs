@@ -60,22 +60,22 @@ fn step_run_prints_json_and_stores_logs_and_events() {
     );
 }
 
-/// A Rust step's input record given as an array is refused, as the host and the other SDKs
-/// refuse one: serde read it field by field, `["a@acme.test", "hello"]` as a notification
-/// (round 27 self-review).
-#[test]
-fn a_rust_steps_input_record_given_as_an_array_is_refused() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("flowhost.db");
-    tenant_applied(dir.path(), &db);
-    let step = |input: &str| {
+/// `flowhost step run COMPONENT --input INPUT --json` as the example tenant's operator, on a
+/// database in `dir` with the tenant applied.
+fn step_run_as_operator<'a>(
+    dir: &'a std::path::Path,
+    component: &'a str,
+) -> impl Fn(&str) -> std::process::Output + 'a {
+    let db = dir.join("flowhost.db");
+    tenant_applied(dir, &db);
+    move |input: &str| {
         flowhost(
-            dir.path(),
+            dir,
             &db,
             &[
                 "step",
                 "run",
-                NOTIFY,
+                component,
                 "--input",
                 input,
                 "--workspace",
@@ -85,11 +85,24 @@ fn a_rust_steps_input_record_given_as_an_array_is_refused() {
                 "--json",
             ],
         )
-    };
+    }
+}
+
+/// What a command said, on either stream.
+fn said(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout)
+}
+
+/// A Rust step's input record given as an array is refused, as the host and the other SDKs
+/// refuse one: serde read it field by field, `["a@acme.test", "hello"]` as a notification
+/// (round 27 self-review).
+#[test]
+fn a_rust_steps_input_record_given_as_an_array_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let step = step_run_as_operator(dir.path(), NOTIFY);
     let out = step(r#"[["a@acme.test"], "hello"]"#);
     assert!(!out.status.success());
-    let said =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    let said = said(&out);
     assert!(
         said.contains("invalid") && said.contains("sequence"),
         "{said}"
@@ -109,29 +122,7 @@ fn a_rust_steps_input_record_given_as_an_array_is_refused() {
 #[test]
 fn a_rust_steps_nested_records_are_read_from_objects_only_and_enums_as_serde_reads_them() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("flowhost.db");
-    tenant_applied(dir.path(), &db);
-    let step = |input: &str| {
-        flowhost(
-            dir.path(),
-            &db,
-            &[
-                "step",
-                "run",
-                common::CASE_PROBE,
-                "--input",
-                input,
-                "--workspace",
-                "mssp-soc",
-                "--as",
-                "omar.operator@acme-mssp.test",
-                "--json",
-            ],
-        )
-    };
-    let said = |out: &std::process::Output| {
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout)
-    };
+    let step = step_run_as_operator(dir.path(), common::CASE_PROBE);
     let out = step(r#"{"flows_only": true, "shape": {"target": ["ip", "1.2.3.4"]}}"#);
     assert!(!out.status.success(), "{}", said(&out));
     assert!(

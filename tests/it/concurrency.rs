@@ -944,18 +944,22 @@ fn a_step_stopped_resumable_three_times_in_a_row_at_a_busy_connection_fails_at_i
         holders: Default::default(),
     };
     let created = || count(&db, "SELECT count(*) FROM cases WHERE title = 'contended'");
+    // A run of it, its first step watched by `observer`.
+    let start = |observer: &HoldAfter| {
+        engine
+            .run_manual(
+                &workflow,
+                &text,
+                "contended.json",
+                owner(),
+                json!({}),
+                observer,
+            )
+            .expect("started")
+    };
 
     // The allowed path: stopped twice, then through once the connection is free.
-    let first = engine
-        .run_manual(
-            &workflow,
-            &text,
-            "contended.json",
-            owner(),
-            json!({}),
-            &busy,
-        )
-        .expect("started");
+    let first = start(&busy);
     assert_eq!(first.status, RunStatus::Running, "{:?}", first.error);
     let run = first.run_key;
     let stopped = engine.resume(run, &busy).expect("resumed");
@@ -970,16 +974,7 @@ fn a_step_stopped_resumable_three_times_in_a_row_at_a_busy_connection_fails_at_i
 
     // Behind another organization's work, never its own: stopped again and again, and
     // through once the connection is free.
-    let other = engine
-        .run_manual(
-            &workflow,
-            &text,
-            "contended.json",
-            owner(),
-            json!({}),
-            &busy,
-        )
-        .expect("started");
+    let other = start(&busy);
     for _ in 0..4 {
         let again = engine.resume(other.run_key, &busy).expect("resumed");
         assert_eq!(again.status, RunStatus::Running, "{:?}", again.error);
@@ -996,16 +991,7 @@ fn a_step_stopped_resumable_three_times_in_a_row_at_a_busy_connection_fails_at_i
         share: platform.index().tenant_of(WS),
         ..busy
     };
-    let second = engine
-        .run_manual(
-            &workflow,
-            &text,
-            "contended.json",
-            owner(),
-            json!({}),
-            &busy,
-        )
-        .expect("started");
+    let second = start(&busy);
     let run = second.run_key;
     for _ in 0..2 {
         let again = engine.resume(run, &busy).expect("resumed");

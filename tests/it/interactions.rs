@@ -598,6 +598,67 @@ fn a_run_on_hold_survives_a_restart_and_resumes_in_another_process() {
     assert_eq!(case_steps, 1, "the case step ran once: {detail}");
 }
 
+/// An approval of a run a case event started stays answerable by the people on the case when
+/// a colleague is added to it while it waits: judged as the event recorded the case, it was
+/// answerable by nobody without bypass once the case changed (round 28 self-review).
+#[test]
+fn an_approval_stays_answerable_when_a_colleague_is_added_to_its_case() {
+    let env = Env::new();
+    let mut ask = json_ask("ask", "Approve?");
+    ask["interaction"]["access"] = serde_json::json!({ "workspace_users": { "emails": [LEAD] } });
+    env.publish_flow(
+        "on-added",
+        &serde_json::json!({ "name": "on-added", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "case_collaborators_list_updated" },
+            "steps": [ask, { "exit": { "status": "answered" } }] }),
+    );
+    let as_owner = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--workspace", "mssp-soc", "--as", OWNER]);
+        env.ok(&all);
+    };
+    as_owner(&[
+        "cases",
+        "create",
+        "--title",
+        "Wire fraud",
+        "--severity",
+        "high",
+    ]);
+    as_owner(&[
+        "cases",
+        "update-restrictions",
+        "C-1",
+        "--access-mode",
+        "restricted",
+        "--set-collaborators",
+        LEAD,
+    ]);
+    as_owner(&["triggers", "dispatch"]);
+    let listed =
+        |who: &str| env.json(&["interact", "list", "--workspace", "mssp-soc", "--as", who]);
+    let ix = listed(LEAD)[0]["id"]
+        .as_str()
+        .expect("the lead's approval")
+        .to_owned();
+    // A colleague added while it waits.
+    as_owner(&["cases", "update-restrictions", "C-1", "--add", ANALYST]);
+    assert_eq!(
+        listed(LEAD)[0]["id"],
+        ix.as_str(),
+        "still listed to the lead"
+    );
+    env.ok(&[
+        "interact",
+        "respond",
+        &ix,
+        "--as",
+        LEAD,
+        "--values",
+        r#"{"ok":true}"#,
+    ]);
+}
+
 /// An interaction of a run that ended (a branch failed while another waited) is not timed
 /// out at its deadline: nothing resumes, and no timeout is audited for a run already over
 /// (round 28 kill and concurrency review: `interaction.timeout` was written minutes after the
@@ -633,6 +694,16 @@ fn an_interaction_of_a_run_that_ended_is_not_timed_out() {
         .filter(|e| e["action"] == "interaction.timeout")
         .count();
     assert_eq!(timed_out, 0, "nothing timed out for a run already over");
+    // Nor is it looked at again: its deadline is forgotten, not left due for every round.
+    let due: i64 = crate::common::db_at(&env.db)
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM interactions WHERE deadline_ms IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(due, 0);
 }
 
 #[test]

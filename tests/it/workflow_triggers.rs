@@ -725,14 +725,33 @@ fn a_custom_event_quoting_a_restricted_read_reaches_a_listener_only_as_the_case_
             "steps": [ { "id": "w", "wait": "1ms" } ] }),
     );
     let steps = env.steps();
-    // The Owner's run reads case `case`'s collaborators and emits them.
-    let peek = |case: &str| {
+    const SAM: &str = "sam.lead@acme-mssp.test";
+    const TINA: &str = "tina.analyst@acme-mssp.test";
+    const AUTOMATION: &str = "automation@acme-mssp.test";
+    // Case `case` (the next created), restricted to `people`.
+    let restricted = |case: &str, people: &str| {
+        env.create_case("mssp-soc", case, "high");
+        env.restrict(case, Some(people));
+        env.dispatch(2);
+    };
+    // The Owner's run reads `case`'s collaborators, makes `change` to its restrictions if
+    // given, and emits what it read.
+    let peek = |case: &str, change: Option<Value>| {
+        let mut run = vec![json!({ "id": "r", "uses": "cases/get-case-restrictions",
+            "with": { "case_id": case } })];
+        if let Some(mut change) = change {
+            change["case_id"] = json!(case);
+            run.push(
+                json!({ "id": "u", "uses": "cases/update-case-restrictions", "with": change }),
+            );
+        }
+        run.push(
+            json!({ "id": "n", "uses": "step:notify", "grants": ["events:emit"],
+            "with": { "to": "$.steps.r.collaborators", "subject": "who is on it" } }),
+        );
         let file = env.write(
             "peek.json",
-            &json!({ "name": "peek", "workspace": "mssp-soc", "steps": [
-                { "id": "r", "uses": "cases/get-case-restrictions", "with": { "case_id": case } },
-                { "id": "n", "uses": "step:notify", "grants": ["events:emit"],
-                  "with": { "to": "$.steps.r.collaborators", "subject": "who is on it" } } ] }),
+            &json!({ "name": "peek", "workspace": "mssp-soc", "steps": run }),
         );
         env.ok(&[
             "run",
@@ -744,29 +763,21 @@ fn a_custom_event_quoting_a_restricted_read_reaches_a_listener_only_as_the_case_
             "--no-triggers",
         ]);
     };
-    const SAM: &str = "sam.lead@acme-mssp.test";
-    const AUTOMATION: &str = "automation@acme-mssp.test";
     // Hidden from automation when read, opened before dispatch.
-    env.create_case("mssp-soc", "opened", "high");
-    env.restrict("C-1", Some(SAM));
-    env.dispatch(2);
-    peek("C-1");
+    restricted("C-1", SAM);
+    peek("C-1", None);
     env.update_restrictions("C-1", &["--access-mode", "full_access", "--remove", SAM]);
     env.dispatch(3);
     assert_eq!(env.runs_quoting("watch2", "sam.lead"), 0, "opened since");
     // Hidden from automation when read, then automation put on it in sam's place.
-    env.create_case("mssp-soc", "swapped", "high");
-    env.restrict("C-2", Some(SAM));
-    env.dispatch(2);
-    peek("C-2");
+    restricted("C-2", SAM);
+    peek("C-2", None);
     env.update_restrictions("C-2", &["--add", AUTOMATION, "--remove", SAM]);
     env.dispatch(3);
     assert_eq!(env.runs_quoting("watch2", "sam.lead"), 0, "swapped since");
     // Allowed path: automation was on it at the read and is at dispatch, nothing changed.
-    env.create_case("mssp-soc", "kept", "high");
-    env.restrict("C-3", Some(&format!("{SAM},{AUTOMATION}")));
-    env.dispatch(2);
-    peek("C-3");
+    restricted("C-3", &format!("{SAM},{AUTOMATION}"));
+    peek("C-3", None);
     env.dispatch(3);
     assert_eq!(
         env.runs_quoting("watch2", "sam.lead"),
@@ -776,30 +787,8 @@ fn a_custom_event_quoting_a_restricted_read_reaches_a_listener_only_as_the_case_
     // A run's own change moves its read on: it reads the case, takes tina off it, and emits
     // what it read; automation, on the case before and after, is started (round 28
     // self-review: a run that restricted a case, then emitted, started no listener).
-    env.create_case("mssp-soc", "changed by its reader", "high");
-    env.restrict(
-        "C-4",
-        Some(&format!("tina.analyst@acme-mssp.test,{AUTOMATION}")),
-    );
-    env.dispatch(2);
-    let file = env.write(
-        "change.json",
-        &json!({ "name": "change", "workspace": "mssp-soc", "steps": [
-            { "id": "r", "uses": "cases/get-case-restrictions", "with": { "case_id": "C-4" } },
-            { "id": "u", "uses": "cases/update-case-restrictions",
-              "with": { "case_id": "C-4", "remove_collaborators": ["tina.analyst@acme-mssp.test"] } },
-            { "id": "n", "uses": "step:notify", "grants": ["events:emit"],
-              "with": { "to": "$.steps.r.collaborators", "subject": "who was on it" } } ] }),
-    );
-    env.ok(&[
-        "run",
-        &file,
-        "--as",
-        OWNER,
-        "--steps",
-        &steps,
-        "--no-triggers",
-    ]);
+    restricted("C-4", &format!("{TINA},{AUTOMATION}"));
+    peek("C-4", Some(json!({ "remove_collaborators": [TINA] })));
     env.dispatch(3);
     assert_eq!(
         env.runs_quoting("watch2", "tina.analyst"),
@@ -809,27 +798,8 @@ fn a_custom_event_quoting_a_restricted_read_reaches_a_listener_only_as_the_case_
     // Its own change widening who sees the case leaves its read as it was: automation, put
     // on a case hidden from it when the run read it, is not handed who was on it then
     // (round 28 leaks review).
-    env.create_case("mssp-soc", "widened by its reader", "high");
-    env.restrict("C-5", Some("omar.operator@acme-mssp.test"));
-    env.dispatch(2);
-    let file = env.write(
-        "widen.json",
-        &json!({ "name": "widen", "workspace": "mssp-soc", "steps": [
-            { "id": "r", "uses": "cases/get-case-restrictions", "with": { "case_id": "C-5" } },
-            { "id": "u", "uses": "cases/update-case-restrictions",
-              "with": { "case_id": "C-5", "add_collaborators": [AUTOMATION] } },
-            { "id": "n", "uses": "step:notify", "grants": ["events:emit"],
-              "with": { "to": "$.steps.r.collaborators", "subject": "who was on it" } } ] }),
-    );
-    env.ok(&[
-        "run",
-        &file,
-        "--as",
-        OWNER,
-        "--steps",
-        &steps,
-        "--no-triggers",
-    ]);
+    restricted("C-5", "omar.operator@acme-mssp.test");
+    peek("C-5", Some(json!({ "add_collaborators": [AUTOMATION] })));
     env.dispatch(3);
     assert_eq!(
         env.runs_quoting("watch2", "omar.operator"),

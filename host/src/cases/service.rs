@@ -787,18 +787,14 @@ impl Platform {
                     ));
                 }
             }
-            apply_restrictions(tx, ws, before.id, new_mode, &added, &removed)?;
+            // Widened: opened, or someone added while it stays restricted. Only then may those
+            // who see it now not have seen what was read or written of it before (a change that
+            // only narrows hides nothing: round 28 self-review, any change hid runs and
+            // stranded their interactions).
+            let widens = old_mode == AccessMode::Restricted
+                && (new_mode == AccessMode::FullAccess || !added.is_empty());
+            apply_restrictions(tx, ws, before.id, new_mode, widens, &added, &removed)?;
             let after_row = store::load(tx, before.id)?.ok_or_else(|| not_found(case_id))?;
-            // The run made this change itself, narrowing who sees the case (restricted after,
-            // nobody added): what it read as the case stood just before stands as the case
-            // stands now, unless another changed it between (round 28 self-review: a run that
-            // restricted a case, then emitted, started no listener). A change that widens it
-            // (opened, someone added) leaves its read as it was: what it read of the case
-            // then would reach those it was hidden from (round 28 leaks review).
-            let narrowed = new_mode == AccessMode::Restricted && added.is_empty();
-            if let Some(cause) = caller.cause.filter(|_| narrowed) {
-                store::changed_by_its_reader(tx, cause.run, &before.read(), after_row.sight)?;
-            }
             // Who saw its events as written: the sight after the change while restricted.
             let stamp = (new_mode == AccessMode::Restricted).then_some(after_row.sight);
             let record = after_row.record;
@@ -822,8 +818,10 @@ impl Platform {
                 // then too (`RecordedSight::before`; round 26 cases review).
                 let was = json!({ "access_mode": mode_name(old_mode), "collaborators": old });
                 let payload = json!({ "case": record, "added": added, "removed": removed, "was": was });
-                // Naming who left a restricted case: no later sight tells who saw it before.
-                let sight = if !removed.is_empty() && old_mode == AccessMode::Restricted { Some(-1) } else { stamp };
+                // Naming who left a restricted case in a change that also widened it: no later
+                // sight tells who saw it before (one that only narrowed it: all who see it
+                // now did).
+                let sight = if !removed.is_empty() && widens { Some(-1) } else { stamp };
                 publish(tx, caller, "case_collaborators_list_updated", &payload, &source, before.id, sight)?;
             }
             publish(tx, caller, "case_updated", &json!({ "case": record, "changes": changes }), &source, before.id, stamp)?;
@@ -971,8 +969,8 @@ pub(crate) fn run_read_upto(conn: &Connection, run: i64) -> Result<i64, Error> {
     store::read_upto(conn, run).map_err(internal)
 }
 
-/// Whether run `run`, or one it descends from, was started by a case event whose case's sight
-/// changed since it was written (SPEC CS-2; `store::started_on_changed_sight`).
+/// Whether run `run`, or one it descends from, was started by a case event whose case was
+/// widened since it was written (SPEC CS-2; `store::started_on_changed_sight`).
 pub(crate) fn started_on_changed_sight(conn: &Connection, run: i64) -> Result<bool, Error> {
     store::started_on_changed_sight(conn, run).map_err(internal)
 }
@@ -1141,10 +1139,11 @@ fn apply_restrictions(
     ws: i64,
     id: i64,
     mode: AccessMode,
+    widens: bool,
     added: &[String],
     removed: &[String],
 ) -> Result<(), Error> {
-    store::set_access_mode(tx, id, mode)?;
+    store::set_access_mode(tx, id, mode, widens)?;
     for email in added {
         store::add_person(tx, id, ws, email, "collaborator")?;
     }

@@ -632,6 +632,11 @@ impl Platform {
                 for &key in chunk {
                     match store::due_one(tx, key, now)? {
                         None => {}
+                        Some(Ok(r))
+                            if crate::runs::store::journal::has_ended_locked(tx, r.run)? =>
+                        {
+                            store::forget_deadline(tx, key)?;
+                        }
                         Some(Ok(r)) if time_out(tx, &r)? => runs.push(r.run),
                         Some(Ok(_)) => {}
                         Some(Err(e)) => errors.push(e),
@@ -732,22 +737,16 @@ fn case_allows(
     {
         return Ok(false);
     }
-    // Nor one whose run, or a run before it, a case event started whose case no longer has
-    // the sight the event was written at (round 28 leak reviews).
-    if r.trigger_case.is_some()
-        && !viewer().bypass
-        && crate::cases::started_on_changed_sight(conn, r.run)?
-    {
-        return Ok(false);
-    }
     match store::cause_of(conn, r.run)? {
         // What that run had read when it wrote the event that started this one, not what it
-        // read after (kill review), as it read it (round 27 interactions review).
+        // read after (kill review), as the cases stand: judged as read, a case widened while
+        // an approval waited (a colleague added) left it answerable by nobody without bypass
+        // (round 28 self-review; its title may quote the case as it was, note 56).
         Some(cause) => Ok(!crate::cases::run_read_hidden_from(
             conn,
             cause,
             &viewer(),
-            crate::cases::Judged::AsRead,
+            crate::cases::Judged::Now,
         )?),
         None => Ok(true),
     }

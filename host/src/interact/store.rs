@@ -212,20 +212,16 @@ pub(super) fn open_in(
 }
 
 /// The condition that interaction `interactions`'s run has not ended: an open interaction of
-/// a run that ended takes no answer, and its deadline resumes nothing (a run failed in one
-/// branch while another waited was audited as timed out minutes after it ended; round 28
-/// kill and concurrency review). Such a row stays open, shown closed (`view`).
+/// a run that ended takes no answer (such a row stays open, shown closed, `view`).
 const RUN_GOES_ON: &str = "NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = interactions.run_id
                                         AND runs.status IN ('succeeded', 'failed', 'stopped'))";
 
-/// The internal keys of the open interactions due at `now_ms` whose runs go on, soonest
-/// first: read without parsing a row, so that they are timed out a bounded number to a
-/// transaction.
+/// The internal keys of the open interactions due at `now_ms`, soonest first: read without
+/// parsing a row, so that they are timed out a bounded number to a transaction.
 pub(super) fn due_keys(conn: &Connection, now_ms: i64) -> Result<Vec<i64>, Error> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT id FROM interactions WHERE status = 'open' AND deadline_ms <= ?1 AND {RUN_GOES_ON}
-         ORDER BY deadline_ms, id"
-    ))?;
+    let mut stmt = conn.prepare(
+        "SELECT id FROM interactions WHERE status = 'open' AND deadline_ms <= ?1 ORDER BY deadline_ms, id",
+    )?;
     let rows = stmt.query_map([now_ms], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -238,8 +234,7 @@ pub(super) fn due_one(
     now_ms: i64,
 ) -> Result<Option<Result<Interaction, Error>>, Error> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM interactions WHERE id = ?1 AND status = 'open' AND deadline_ms <= ?2
-           AND {RUN_GOES_ON}"
+        "SELECT {COLUMNS} FROM interactions WHERE id = ?1 AND status = 'open' AND deadline_ms <= ?2"
     ))?;
     let mut rows = stmt.query_map(params![key, now_ms], interaction)?;
     Ok(rows.next().map(|row| row.map_err(internal)))
@@ -270,6 +265,18 @@ pub(super) fn respond(
 
 /// Closes the interaction with internal key `key` as timed out at its deadline, if it is
 /// still open; returns whether it was.
+/// Interaction `key`, still open, of a run that ended: its deadline resumes nothing and is
+/// forgotten, so no round looks at it again (a run failed in one branch while another waited
+/// was audited as timed out minutes after it ended; round 28 kill and concurrency review, and
+/// its self-review: kept due, every round scanned them all).
+pub(super) fn forget_deadline(conn: &Connection, key: i64) -> Result<(), Error> {
+    conn.execute(
+        "UPDATE interactions SET deadline_ms = NULL WHERE id = ?1 AND status = 'open'",
+        [key],
+    )?;
+    Ok(())
+}
+
 pub(super) fn time_out(conn: &Connection, key: i64) -> Result<bool, Error> {
     let changed = conn
         .execute(

@@ -62,9 +62,9 @@ static APPEND: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
                    OR EXISTS (
                      SELECT 1 FROM interactions i
                      WHERE i.public_id = substr(?6, 13) AND {started_restricted})) THEN 1 ELSE 0 END)",
-        // Restricted now, or whose sight changed since the run read it (when it was
-        // restricted): opened since, it still holds what the run quoted then.
-        read_restricted = super::lineage_read("i.run_id", "NULL", "(c.restricted <> 0 OR (rc.sight IS NOT NULL AND rc.sight <> c.sight))"),
+        // Restricted now, or widened since the run read it (when it was restricted): opened
+        // since, it still holds what the run quoted then.
+        read_restricted = super::lineage_read("i.run_id", "NULL", "(c.restricted <> 0 OR (rc.sight IS NOT NULL AND c.widened > rc.sight))"),
         // Or whose chain a case event began that was written about a restricted case.
         started_restricted = super::lineage_started("i.run_id", "se.sight IS NOT NULL")
     )

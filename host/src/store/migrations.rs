@@ -1028,6 +1028,12 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     -- restrictions only while its case keeps that sight (round 28 leak reviews: the listener
     -- was judged as the event recorded the case, everyone shown its run as the case stands).
     ALTER TABLE events ADD COLUMN sight INTEGER;
+    -- The sight at which the case was last widened (opened, or someone added while it stays
+    -- restricted): a read or an event of an earlier sight may hold what those it was widened
+    -- to did not see then. One that only narrowed it (restricted, someone removed) hides
+    -- nothing: whoever sees it now saw it then (round 28 self-review: any change hid runs and
+    -- stranded their interactions).
+    ALTER TABLE cases ADD COLUMN widened INTEGER NOT NULL DEFAULT 0;
     "#,
     ),
 ];

@@ -342,19 +342,21 @@ pub(crate) fn lineage_started(run: &str, cond: &str) -> String {
     )
 }
 
-/// [`lineage_started`]'s condition that a case event's sight as written (`events.sight`) is
-/// not its case's now: who saw it then cannot be told, and the run it started is hidden from
-/// every reader who does not bypass restrictions (-1, an event naming who left a restricted
-/// case, never matches a case's sight; round 28 leak reviews).
-pub(crate) const STAMP_CHANGED: &str = "se.sight IS NOT NULL AND se.sight <> sc.sight";
+/// [`lineage_started`]'s condition that a case event written at a restricted sight
+/// (`events.sight`) is about a case widened since (`cases.widened`), or names who left it in a
+/// change that widened it (-1): those who see it now may not have seen it then, and the run
+/// it started is hidden from every reader who does not bypass restrictions (round 28 leak
+/// reviews).
+pub(crate) const STAMP_CHANGED: &str =
+    "se.sight IS NOT NULL AND (se.sight < 0 OR sc.widened > se.sight)";
 
 /// The condition (on `c`, the case, and `rc`, its `run_cases` row, as [`lineage_read`]
 /// joins them) that a run's read of a restricted case is hidden from a reader given as SQL
 /// expressions: `reads_cases` (0 or 1: may they read cases at all, SPEC CS-4), `email` (as
 /// `case_people` stores it), `also` (a second person who must be named too, a run's), and
 /// `as_read` (0 or 1): the case is restricted now and does not name them, or, judged as read,
-/// who sees it changed since a read that kept its sight (`run_cases.sight`, not NULL), which
-/// tells nobody who saw it then (SPEC CS-2; see `cases::store::Judged`). Written once for every reader of a run's reads.
+/// it was widened (`cases.widened`) since a read that kept its sight (`run_cases.sight`, not
+/// NULL): those it was widened to did not see it then (SPEC CS-2; see `cases::store::Judged`). Written once for every reader of a run's reads.
 pub(crate) fn read_hidden(
     reads_cases: &str,
     email: &str,
@@ -372,7 +374,7 @@ pub(crate) fn read_hidden(
            AND ({reads_cases} = 0
                 OR NOT EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = c.id AND p.email = {email})
                 {also}))
-          OR ({as_read} <> 0 AND rc.sight IS NOT NULL AND rc.sight <> c.sight))"
+          OR ({as_read} <> 0 AND rc.sight IS NOT NULL AND c.widened > rc.sight))"
     )
 }
 

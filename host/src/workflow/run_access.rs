@@ -78,9 +78,9 @@ impl Platform {
     /// how many times (one run per event): a sweep over restricted cases emitting one event
     /// per critical case was counted through `runs list` (leak review).
     /// Judged as read, so too run `run` when it or a run it descends from was started by a
-    /// case event whose case's sight changed since it was written (`events.sight`): the
-    /// listener was judged on the case as the event recorded it, and who saw it then cannot
-    /// be told (round 28 leak reviews).
+    /// case event whose case was widened since it was written (`events.sight`): the listener
+    /// was judged on the case as the event recorded it, and those it was widened to did not
+    /// see it then (round 28 leak reviews).
     fn started_by_hidden(
         &self,
         run: i64,

@@ -210,8 +210,8 @@ fn next_read_seq(
     Ok(fits.then_some(seq))
 }
 
-/// Whether run `run`, or a run it descends from, was started by a case event whose case no
-/// longer has the sight the event was written at (`events.sight`; see
+/// Whether run `run`, or a run it descends from, was started by a case event whose case was
+/// widened since it was written (`events.sight`, `cases.widened`; see
 /// [`crate::store::STAMP_CHANGED`]): one query.
 pub fn started_on_changed_sight(conn: &Connection, run: i64) -> crate::store::sql::Result<bool> {
     conn.prepare_cached(&format!(
@@ -219,22 +219,6 @@ pub fn started_on_changed_sight(conn: &Connection, run: i64) -> crate::store::sq
         crate::store::lineage_started("CAST(?1 AS BIGINT)", crate::store::STAMP_CHANGED)
     ))?
     .query_row([run], |r| r.get(0))
-}
-
-/// Run `run`, which read case `read` at its sight then, changed who sees it (to sight
-/// `now`): its read moves on with its own change, unless the case changed between its read
-/// and its change (then it stays, and hides as any changed read does).
-pub fn changed_by_its_reader(
-    tx: &Transaction<'_>,
-    run: i64,
-    read: &CaseRead,
-    now: i64,
-) -> crate::store::sql::Result<()> {
-    tx.prepare_cached(
-        "UPDATE run_cases SET sight = ?4 WHERE run_id = ?1 AND case_id = ?2 AND sight = ?3",
-    )?
-    .execute(params![run, read.case, read.sight, now])?;
-    Ok(())
 }
 
 /// What a run had read (`run_cases`), as one who reads it asks: its own reads numbered up to
@@ -673,22 +657,26 @@ pub fn record_case_update(
 
 /// Sets case `id`'s access mode; its `updated_at` moves forward (at least by one). Called with
 /// every change of its restrictions: its sight version moves on when it was or will be
-/// restricted (who sees it changes; a full-access case's collaborators change no one's sight).
+/// restricted (who sees it changes; a full-access case's collaborators change no one's
+/// sight), and is marked widened when the change `widens` who sees it (`cases.widened`).
 pub fn set_access_mode(
     tx: &Transaction<'_>,
     id: i64,
     mode: AccessMode,
+    widens: bool,
 ) -> crate::store::sql::Result<()> {
     tx.prepare_cached(
         "UPDATE cases SET restricted = ?2,
                 sight = sight + CASE WHEN restricted <> 0 OR CAST(?2 AS BIGINT) <> 0 THEN 1 ELSE 0 END,
+                widened = CASE WHEN CAST(?4 AS BIGINT) <> 0 THEN sight + 1 ELSE widened END,
                 updated_at = CASE WHEN updated_at + 1 > ?3 THEN updated_at + 1 ELSE ?3 END
          WHERE id = ?1",
     )?
     .execute(params![
         id,
         mode == AccessMode::Restricted,
-        clock::now_micros()
+        clock::now_micros(),
+        widens
     ])?;
     Ok(())
 }
@@ -804,10 +792,11 @@ mod tests {
         assert!(hidden(false, Judged::AsRead));
     }
 
-    /// A read of a restricted case whose people or mode changed since is hidden from whoever
-    /// is judged as it was read, whom it names now or not, and opened or not; judged now, the
-    /// case as it stands decides. A change of a full-access case's collaborators changes
-    /// nobody's sight (round 27 interactions review, SPEC CS-2).
+    /// A read of a restricted case widened since (opened, someone added) is hidden from
+    /// whoever is judged as it was read, whom it names now or not; judged now, the case as it
+    /// stands decides. A change that only narrows it hides nothing (whoever sees it now saw it
+    /// then), and a full-access case's collaborators change nobody's sight (round 27
+    /// interactions review, round 28 self-review; SPEC CS-2).
     #[test]
     fn a_read_of_a_case_whose_sight_changed_since_is_hidden_as_read() {
         let db = crate::store::Db::open_in_memory().expect("db");
@@ -835,15 +824,18 @@ mod tests {
             "unchanged: bob saw it then"
         );
         assert!(hidden("eve@x.test", Judged::AsRead));
+        // Narrowed (still restricted, nobody added): bob saw it then as now.
+        set_access_mode(&db.autocommit_tx(), 1, AccessMode::Restricted, false).expect("narrow");
+        assert!(!hidden("bob@x.test", Judged::AsRead), "only narrowed");
         // Opened: everyone sees it now, nobody can be told who saw it then.
-        set_access_mode(&db.autocommit_tx(), 1, AccessMode::FullAccess).expect("open");
+        set_access_mode(&db.autocommit_tx(), 1, AccessMode::FullAccess, true).expect("open");
         assert!(!hidden("eve@x.test", Judged::Now));
         assert!(hidden("eve@x.test", Judged::AsRead));
         assert!(hidden("bob@x.test", Judged::AsRead));
         // A full-access case's collaborators changing moves nobody's sight.
         let sight = || load(db.conn(), 1).expect("load").expect("the case").sight;
         let before = sight();
-        set_access_mode(&db.autocommit_tx(), 1, AccessMode::FullAccess).expect("still open");
+        set_access_mode(&db.autocommit_tx(), 1, AccessMode::FullAccess, false).expect("still open");
         assert_eq!(sight(), before);
         // A second read keeps the sight of the first: the run holds what it read then.
         let again = load(db.conn(), 1).expect("load").expect("the case");

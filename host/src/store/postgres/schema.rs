@@ -278,6 +278,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the sight a case event was written at (the SQLite migration of the same name)",
         r#"
     ALTER TABLE events ADD COLUMN IF NOT EXISTS sight BIGINT;
+    ALTER TABLE cases ADD COLUMN IF NOT EXISTS widened BIGINT NOT NULL DEFAULT 0;
     "#,
     ),
 ];

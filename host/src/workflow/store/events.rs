@@ -295,7 +295,8 @@ fn visible(e: &str) -> String {
             OR NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = {e}.case_id AND c.restricted = 1)
             OR EXISTS (SELECT 1 FROM case_people p WHERE p.case_id = {e}.case_id AND p.email = ?4))
           AND ({e}.sight IS NULL
-               OR EXISTS (SELECT 1 FROM cases c WHERE c.id = {e}.case_id AND c.sight = {e}.sight))
+               OR EXISTS (SELECT 1 FROM cases c WHERE c.id = {e}.case_id
+                          AND {e}.sight >= 0 AND c.widened <= {e}.sight))
           AND ({e}.cause_run IS NULL OR (NOT {read_hidden} AND NOT {started_changed}))))"
     )
 }
