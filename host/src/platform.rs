@@ -54,8 +54,8 @@ pub struct Platform {
     /// Whose steps' calls wait for the connection next, taken in turn by organization
     /// (`turns.rs`).
     connection_turns: crate::turns::Turns,
-    /// The share whose step's call took the connection last (`None`: the host's own work):
-    /// whose work a wait for it is behind, while it is held.
+    /// The share whose work took the connection last (a step's call, a run's engine work;
+    /// `None`: unlabelled work): whose work a wait for it is behind, while it is held.
     connection_holder: parking_lot::Mutex<Option<Arc<str>>>,
     /// A second connection for the access epoch that every run and every step reads
     /// ([`Platform::refresh_access`]), so that read does not queue behind other runs'
@@ -417,12 +417,12 @@ impl Platform {
         // The lock does not poison: a panic mid-write rolls the work back (`Member`'s drop)
         // and the connection stays usable.
         if let Some(db) = self.db.try_lock() {
-            *self.connection_holder.lock() = None;
+            *self.connection_holder.lock() = crate::store::deadline::holder_label();
             return db;
         }
         let since = Instant::now();
         let db = self.db.lock();
-        *self.connection_holder.lock() = None;
+        *self.connection_holder.lock() = crate::store::deadline::holder_label();
         self.uses.waited(since);
         db
     }

@@ -826,6 +826,16 @@ fn a_run_a_case_event_started_is_shown_only_while_its_case_keeps_the_sight_it_wa
                 "if": [{ "left": "$.event.removed[0]", "op": "eq", "right": SAM }] },
             "steps": [ { "id": "w", "wait": "1ms" } ] }),
     );
+    // And one that asks omar about it.
+    env.publish_as_owner(
+        "left-ask",
+        &json!({ "name": "left-ask", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "case_collaborators_list_updated",
+                "if": [{ "left": "$.event.removed[0]", "op": "eq", "right": SAM }] },
+            "steps": [ { "id": "ask", "interaction": { "title": "Sam left: follow up?",
+                "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+                "access": { "workspace_users": { "emails": [OMAR, OWNER] } } } } ] }),
+    );
     env.create_case("mssp-soc", "hidden", "high");
     env.restrict("C-1", Some(SAM));
     env.dispatch(2);
@@ -874,6 +884,12 @@ fn a_run_a_case_event_started_is_shown_only_while_its_case_keeps_the_sight_it_wa
         let shown = env.cli(&["runs", "show", id, "--as", OMAR]);
         assert!(!shown.status.success(), "no such run for omar: {id}");
     }
+    // Nor its interaction, which tells that sam had been on the case.
+    assert_eq!(
+        env.open_interactions(OWNER).as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(env.open_interactions(OMAR), json!([]));
     // Allowed path: an event written about a case open to every reader of cases, unchanged
     // since: its run is listed to omar.
     env.publish_as_owner(

@@ -24,6 +24,7 @@ pub const CASE_UPDATE_RETENTION_SECS: i64 = 30 * 24 * 60 * 60;
 pub use service::MAX_PAGE_BYTES;
 pub(crate) use service::{
     RecordedSight, case_seen_in, run_read_hidden_from, run_read_upto, started_on_changed_sight,
+    started_on_hidden_for_good,
 };
 pub use store::query::page_size;
 pub use store::{Judged, RunReads};

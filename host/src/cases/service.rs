@@ -975,6 +975,12 @@ pub(crate) fn started_on_changed_sight(conn: &Connection, run: i64) -> Result<bo
     store::started_on_changed_sight(conn, run).map_err(internal)
 }
 
+/// Whether run `run`, or one it descends from, was started by a case event hidden for good
+/// from readers without bypass (`store::started_on_hidden_for_good`).
+pub(crate) fn started_on_hidden_for_good(conn: &Connection, run: i64) -> Result<bool, Error> {
+    store::started_on_hidden_for_good(conn, run).map_err(internal)
+}
+
 /// Whether `reads` hold a restricted case `viewer` does not see now, or as `judged` (SPEC
 /// CS-2; see [`store::Judged`]).
 pub(crate) fn run_read_hidden_from(

@@ -737,6 +737,15 @@ fn case_allows(
     {
         return Ok(false);
     }
+    // Nor one whose chain an event began that named who left a case in a change that also
+    // widened it: its run exists for nobody without bypass, and its interactions told who had
+    // been on the case (round 28 self-review). Another widening since leaves them answerable.
+    if r.trigger_case.is_some()
+        && !viewer().bypass
+        && crate::cases::started_on_hidden_for_good(conn, r.run)?
+    {
+        return Ok(false);
+    }
     match store::cause_of(conn, r.run)? {
         // What that run had read when it wrote the event that started this one, not what it
         // read after (kill review), as the cases stand: judged as read, a case widened while

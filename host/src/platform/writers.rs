@@ -96,7 +96,7 @@ impl Writers {
     /// open ones to wait for.
     pub(crate) fn take(&self, deadline: Option<Instant>) -> Result<Writer<'_>, Error> {
         let (slot, writer) = self.take_slot(deadline)?;
-        *self.holders[slot].lock() = crate::store::deadline::share();
+        *self.holders[slot].lock() = crate::store::deadline::holder_label();
         Ok(writer)
     }
 

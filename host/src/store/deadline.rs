@@ -37,6 +37,38 @@ thread_local! {
     /// connection in.
     static SHARE: std::cell::RefCell<Option<std::sync::Arc<str>>> =
         const { std::cell::RefCell::new(None) };
+    /// Whose work this thread does outside a step's bound ([`label`]): a run's engine work,
+    /// its journal's writes.
+    static LABEL: std::cell::RefCell<Option<std::sync::Arc<str>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// While the returned guard lives, this thread's work is of `share` (a run's organization)
+/// when others wait behind it, without a deadline and outside any turn: a run's engine work
+/// and journal writes, which another tenant's steps waited behind unlabelled, and so counted
+/// as their own towards their stops in a row (round 28 self-review).
+pub fn label(share: &str) -> Label {
+    Label {
+        outer: LABEL.with(|l| l.replace(Some(share.into()))),
+    }
+}
+
+/// Restores what [`label`] changed.
+pub struct Label {
+    outer: Option<std::sync::Arc<str>>,
+}
+
+impl Drop for Label {
+    fn drop(&mut self) {
+        let outer = self.outer.take();
+        LABEL.with(|l| *l.borrow_mut() = outer);
+    }
+}
+
+/// Whose work this thread does, for one who waits behind it: the step's share it is bound
+/// to, else its [`label`], if any.
+pub(crate) fn holder_label() -> Option<std::sync::Arc<str>> {
+    share().or_else(|| LABEL.with(|l| l.borrow().clone()))
 }
 
 /// SQLite virtual-machine instructions between two looks at the deadline: a look is one
@@ -508,6 +540,22 @@ mod tests {
             waited_behind_its_own_since_asked(),
             "unlabelled work counts"
         );
+    }
+
+    /// Whose work a thread does, for one who waits behind it: a step's bound share, else the
+    /// run's label, else nobody's.
+    #[test]
+    fn a_threads_work_is_labelled_by_its_steps_share_else_its_runs() {
+        assert_eq!(holder_label(), None);
+        let label = label("org-a");
+        assert_eq!(holder_label().as_deref(), Some("org-a"));
+        {
+            let _bound = bind_shared(Instant::now() + Duration::from_secs(1), "org-b");
+            assert_eq!(holder_label().as_deref(), Some("org-b"));
+        }
+        assert_eq!(holder_label().as_deref(), Some("org-a"));
+        drop(label);
+        assert_eq!(holder_label(), None);
     }
 
     /// Under [`own_waits`] no wait is the host's: a step stopped resumable several times in a

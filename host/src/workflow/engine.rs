@@ -934,6 +934,9 @@ impl Engine {
         observer: &dyn Observer,
     ) -> Executed {
         let run = run_ref.key;
+        // Its work is its organization's to those who wait behind it (`deadline::label`).
+        let _label =
+            crate::store::deadline::label(&self.platform.index().tenant_of(&workflow.workspace));
         // Counted while it executes: batches of commits wait for the runs in flight
         // (`store/batch.rs`).
         let in_flight = self.platform.in_flight();

@@ -94,7 +94,7 @@ impl Platform {
         {
             return Ok(true);
         }
-        if case.is_some()
+        if (case.is_some() || cause.is_some())
             && judged == Judged::AsRead
             && !viewer.bypass
             && crate::cases::started_on_changed_sight(self.db()?.conn(), run)?

@@ -8,11 +8,13 @@
 //! ran again without end, each try holding an instance slot for its whole timeout (round 26
 //! self-review). After [`STOPS_BEFORE_OWN`] stops in a row, the step's next tries wait as
 //! their own: a deadline passed waiting fails the step as its timeout, as it did before round
-//! 26. A try that gets through starts the count afresh. Only stops whose waits were behind
-//! the step's own organization's work for half its time count (who held the connection's
-//! turn, the connection or a writer; `deadline::waited_behind_its_own_since_asked`): behind
-//! another tenant's, a stop is the host's business however often it comes, and three of them
-//! failed a step as its own timeout (round 28 hostile-step review).
+//! 26. A try that gets through starts the count afresh. Stops whose waits were provably behind
+//! another organization's work (who held the connection's turn, the connection or every
+//! busy writer, labelled by a step's share or a run's organization;
+//! `deadline::waited_behind_its_own_since_asked`) do not count: behind another tenant's, a
+//! stop is the host's business however often it comes, and three of them failed a step as
+//! its own timeout (round 28 hostile-step review). Behind anything else (its own
+//! organization, another process's lock, an unlabelled request) they count.
 //!
 //! Kept in memory: a run another host takes over starts its count there afresh, which bounds
 //! the tries by the hosts times [`STOPS_BEFORE_OWN`].

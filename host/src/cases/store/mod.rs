@@ -214,9 +214,21 @@ fn next_read_seq(
 /// widened since it was written (`events.sight`, `cases.widened`; see
 /// [`crate::store::STAMP_CHANGED`]): one query.
 pub fn started_on_changed_sight(conn: &Connection, run: i64) -> crate::store::sql::Result<bool> {
+    started_where(conn, run, crate::store::STAMP_CHANGED)
+}
+
+/// Whether run `run`, or a run it descends from, was started by a case event naming who left
+/// its case in a change that also widened it (`events.sight` -1): hidden for good from every
+/// reader who does not bypass restrictions.
+pub fn started_on_hidden_for_good(conn: &Connection, run: i64) -> crate::store::sql::Result<bool> {
+    started_where(conn, run, "se.sight < 0")
+}
+
+/// [`crate::store::lineage_started`] of run `run` with `cond`, one query.
+fn started_where(conn: &Connection, run: i64, cond: &str) -> crate::store::sql::Result<bool> {
     conn.prepare_cached(&format!(
         "SELECT {}",
-        crate::store::lineage_started("CAST(?1 AS BIGINT)", crate::store::STAMP_CHANGED)
+        crate::store::lineage_started("CAST(?1 AS BIGINT)", cond)
     ))?
     .query_row([run], |r| r.get(0))
 }
