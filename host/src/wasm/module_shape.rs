@@ -9,6 +9,7 @@
 //! cached artifact exists only for a component that passed).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use wasmparser::TableInit;
 use wasmparser::{ConstExpr, ElementItems, Encoding, ExternalKind, Operator, Parser, Payload};
@@ -41,6 +42,21 @@ const FIXED_BYTES: usize = 4096;
 const COMPONENT_FIXED_BYTES: usize = 4096;
 const CANONICAL_BYTES: usize = 64;
 const CORE_INSTANCE_BYTES: usize = 16;
+/// Per component instance at run time (each instantiation of a nested component, inlined):
+/// its flag in the context and its handle table's state, from above; per resource type
+/// defined (each instantiation defines its own): its destructor's pointer and its type
+/// (round 29 hostile-step review: neither was counted, and a million empty instances passed).
+const COMPONENT_INSTANCE_BYTES: usize = 64;
+const RESOURCE_BYTES: usize = 64;
+
+/// Entries a component's index space of modules, components or instances may hold, and
+/// how deep components may nest: the validator's bounds of the first (wasmparser's
+/// `MAX_WASM_MODULES`, `_COMPONENTS`, `_INSTANCES`), so a component within them is one
+/// wasmtime would compile. Read past them, what this check keeps of a component grew with
+/// its exports times its nested components' (round 29 hostile-step review: a 1 MB component
+/// asked the host for tens of gigabytes before the compiling child and its limits).
+const MAX_INDEX_ENTRIES: usize = 1_000;
+const MAX_NESTING: usize = 100;
 
 /// What a component's instance holds, as far as its size goes.
 #[derive(Default)]
@@ -59,6 +75,10 @@ struct Component {
     instance_bytes: usize,
     /// Canonical functions.
     canonicals: usize,
+    /// Component instances at run time its instantiations add (its own not included), and
+    /// the resource types it and they define.
+    runtime_instances: usize,
+    resources: usize,
     /// The core modules it exports, by name: an outer component may alias them out.
     exported_modules: HashMap<String, usize>,
 }
@@ -72,7 +92,11 @@ struct Nested {
     instance_bytes: usize,
     instances: usize,
     canonicals: usize,
-    exported_modules: HashMap<String, usize>,
+    /// Its own instance and those its instantiations add, and the resource types they define.
+    runtime_instances: usize,
+    resources: usize,
+    /// Shared, not copied, each time an index names it.
+    exported_modules: Arc<HashMap<String, usize>>,
 }
 
 impl Nested {
@@ -94,19 +118,57 @@ impl Component {
             .saturating_add(self.instance_bytes)
             .saturating_add(self.canonicals.saturating_mul(CANONICAL_BYTES))
             .saturating_add(self.instances.saturating_mul(CORE_INSTANCE_BYTES))
+            .saturating_add(
+                (self.runtime_instances.saturating_add(1)).saturating_mul(COMPONENT_INSTANCE_BYTES),
+            )
+            .saturating_add(self.resources.saturating_mul(RESOURCE_BYTES))
     }
 
     /// What is wrong with it, if anything.
     fn refusal(&self) -> Option<String> {
+        if let Some(why) = self.too_many() {
+            return Some(why);
+        }
         let bytes = self.instance_bytes();
         (bytes > MAX_COMPONENT_INSTANCE_BYTES).then(|| {
             format!(
                 "the component needs about {bytes} bytes of host-side instance context ({} core \
-                 instances, {} canonical functions); a step may need at most \
-                 {MAX_COMPONENT_INSTANCE_BYTES}",
-                self.instances, self.canonicals
+                 instances, {} component instances, {} resource types, {} canonical \
+                 functions); a step may need at most {MAX_COMPONENT_INSTANCE_BYTES}",
+                self.instances,
+                self.runtime_instances.saturating_add(1),
+                self.resources,
+                self.canonicals
             )
         })
+    }
+
+    /// An index space past [`MAX_INDEX_ENTRIES`], if any: the reader stops there.
+    fn too_many(&self) -> Option<String> {
+        let spaces = [
+            ("core modules", self.modules.len()),
+            ("components", self.components.len()),
+            ("component instances", self.component_instances.len()),
+        ];
+        let (what, count) = spaces
+            .into_iter()
+            .find(|(_, count)| *count > MAX_INDEX_ENTRIES)?;
+        Some(format!(
+            "a component holds more than {MAX_INDEX_ENTRIES} {what} ({count} read); a \
+             component may hold at most {MAX_INDEX_ENTRIES} of each"
+        ))
+    }
+
+    /// What an instance of it costs a component instantiating it, each time.
+    fn nested(self) -> Nested {
+        Nested {
+            instance_bytes: self.instance_bytes,
+            instances: self.instances,
+            canonicals: self.canonicals,
+            runtime_instances: self.runtime_instances.saturating_add(1),
+            resources: self.resources,
+            exported_modules: Arc::new(self.exported_modules),
+        }
     }
 }
 
@@ -217,6 +279,12 @@ fn shape(bytes: &[u8]) -> Option<Result<(), String>> {
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload.ok()?;
         if let Payload::Version { encoding, .. } = payload {
+            if frames.len() >= MAX_NESTING {
+                return Some(Err(format!(
+                    "components and modules nest more than {MAX_NESTING} deep; a step's may \
+                     nest at most {MAX_NESTING}"
+                )));
+            }
             frames.push(match encoding {
                 Encoding::Module => {
                     seen += 1;
@@ -239,12 +307,7 @@ fn shape(bytes: &[u8]) -> Option<Result<(), String>> {
                     if let Some(why) = component.refusal() {
                         return Some(Err(why));
                     }
-                    Took::Component(Nested {
-                        instance_bytes: component.instance_bytes,
-                        instances: component.instances,
-                        canonicals: component.canonicals,
-                        exported_modules: component.exported_modules,
-                    })
+                    Took::Component(component.nested())
                 }
                 None => continue,
             };
@@ -259,7 +322,15 @@ fn shape(bytes: &[u8]) -> Option<Result<(), String>> {
         }
         match frames.last_mut() {
             Some(Frame::Module(module)) => counted(module, payload).ok()?,
-            Some(Frame::Component(_)) => component_counted(&mut frames, payload).ok()?,
+            Some(Frame::Component(_)) => {
+                component_counted(&mut frames, payload).ok()?;
+                // Read no further into an index space past its bound.
+                if let Some(Frame::Component(c)) = frames.last()
+                    && let Some(why) = c.too_many()
+                {
+                    return Some(Err(why));
+                }
+            }
             None => {}
         }
     }
@@ -270,6 +341,11 @@ fn shape(bytes: &[u8]) -> Option<Result<(), String>> {
 enum Took {
     Module(usize),
     Component(Nested),
+}
+
+/// Whether the component read last in `frames` holds an index space past its bound.
+fn full(frames: &[Frame]) -> bool {
+    matches!(frames.last(), Some(Frame::Component(c)) if c.too_many().is_some())
 }
 
 /// Counts what `payload`, a section of the component read last in `frames`, adds to it.
@@ -353,6 +429,9 @@ fn component_counted(frames: &mut [Frame], payload: Payload<'_>) -> wasmparser::
                     }
                     _ => {}
                 }
+                if full(frames) {
+                    break;
+                }
             }
         }
         Payload::ComponentImportSection(reader) => {
@@ -369,6 +448,9 @@ fn component_counted(frames: &mut [Frame], payload: Payload<'_>) -> wasmparser::
                     }
                     wasmparser::ComponentTypeRef::Instance(_) => c.component_instances.push(None),
                     _ => {}
+                }
+                if c.too_many().is_some() {
+                    break;
                 }
             }
         }
@@ -390,6 +472,9 @@ fn component_counted(frames: &mut [Frame], payload: Payload<'_>) -> wasmparser::
                         c.modules.push(bytes);
                         c.exported_modules
                             .insert(export.name.name.to_owned(), bytes);
+                        if c.too_many().is_some() {
+                            break;
+                        }
                     }
                     wasmparser::ComponentExternalKind::Component => {
                         let nested = c
@@ -404,6 +489,9 @@ fn component_counted(frames: &mut [Frame], payload: Payload<'_>) -> wasmparser::
                         c.component_instances.push(of);
                     }
                     _ => {}
+                }
+                if c.too_many().is_some() {
+                    break;
                 }
             }
         }
@@ -425,13 +513,16 @@ fn component_counted(frames: &mut [Frame], payload: Payload<'_>) -> wasmparser::
                         c.instance_bytes = c.instance_bytes.saturating_add(nested.instance_bytes);
                         c.instances = c.instances.saturating_add(nested.instances);
                         c.canonicals = c.canonicals.saturating_add(nested.canonicals);
+                        c.runtime_instances =
+                            c.runtime_instances.saturating_add(nested.runtime_instances);
+                        c.resources = c.resources.saturating_add(nested.resources);
                         c.component_instances.push(Some(index));
                     }
                     wasmparser::ComponentInstance::FromExports(_) => {
                         c.component_instances.push(None)
                     }
                 }
-                if c.instance_bytes > MAX_COMPONENT_INSTANCE_BYTES {
+                if c.instance_bytes > MAX_COMPONENT_INSTANCE_BYTES || c.too_many().is_some() {
                     break;
                 }
             }
@@ -447,8 +538,22 @@ fn component_counted(frames: &mut [Frame], payload: Payload<'_>) -> wasmparser::
                     let bytes = c.modules.get(module_index as usize).copied().unwrap_or(0);
                     c.instance_bytes = c.instance_bytes.saturating_add(bytes);
                 }
-                if c.instance_bytes > MAX_COMPONENT_INSTANCE_BYTES {
+                if c.instance_bytes > MAX_COMPONENT_INSTANCE_BYTES || c.too_many().is_some() {
                     break;
+                }
+            }
+        }
+        // A resource type each defines is its instance's own (`ComponentType::Resource`).
+        Payload::ComponentTypeSection(reader) => {
+            let Some(Frame::Component(c)) = frames.last_mut() else {
+                return Ok(());
+            };
+            for ty in reader {
+                if let wasmparser::ComponentType::Resource { .. } = ty? {
+                    c.resources = c.resources.saturating_add(1);
+                    if c.instance_bytes() > MAX_COMPONENT_INSTANCE_BYTES {
+                        break;
+                    }
                 }
             }
         }
@@ -684,6 +789,104 @@ mod tests {
         assert_eq!(check(&aliasing(1)), Ok(()));
         let err = check(&aliasing(2)).expect_err("the aliased module twice");
         assert!(err.contains("2 core instances"), "{err}");
+    }
+
+    /// Index spaces are read no further than the validator's bounds, and a component an
+    /// index names is shared, not copied: a nested component exporting a module under 100,000
+    /// names, exported 10,000 times by the outer one, asked the host for tens of gigabytes
+    /// before the compiling child and its limits (round 29 hostile-step review).
+    #[test]
+    fn index_spaces_past_the_validators_bounds_are_refused_having_read_no_further() {
+        let exports = |count: usize, entry: &dyn Fn(usize) -> Vec<u8>| {
+            let mut body = leb(count);
+            for i in 0..count {
+                body.extend(entry(i));
+            }
+            body
+        };
+        let mut inner = b"\0asm\x0d\0\x01\0".to_vec();
+        inner.extend(section(0x01, &module_with_globals(1)));
+        // The module exported under `count` names.
+        let named = |count: usize| {
+            let mut inner = inner.clone();
+            inner.extend(section(
+                0x0b,
+                &exports(count, &|i| {
+                    let name = format!("m{i}");
+                    let mut e = vec![0x00];
+                    e.extend(leb(name.len()));
+                    e.extend(name.as_bytes());
+                    e.extend([0x00, 0x11, 0x00, 0x00]);
+                    e
+                }),
+            ));
+            inner
+        };
+        let err = check(&named(100_000)).expect_err("100,000 module exports");
+        assert!(err.contains("more than 1000 core modules"), "{err}");
+        // Within the bound, the outer component exports it 10,000 times.
+        let mut outer = b"\0asm\x0d\0\x01\0".to_vec();
+        outer.extend(section(0x04, &named(900)));
+        outer.extend(section(
+            0x0b,
+            &exports(10_000, &|_| vec![0x00, 0x00, 0x04, 0x00, 0x00]),
+        ));
+        let started = std::time::Instant::now();
+        let err = check(&outer).expect_err("10,000 component exports");
+        assert!(err.contains("more than 1000 components"), "{err}");
+        // A bound on what was read, not a timing test: reading them all took minutes.
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+        // Nested past the bound, however small.
+        let mut deep = Vec::new();
+        for _ in 0..=MAX_NESTING {
+            let mut c = b"\0asm\x0d\0\x01\0".to_vec();
+            if !deep.is_empty() {
+                c.extend(section(0x04, &deep));
+            }
+            deep = c;
+        }
+        let err = check(&deep).expect_err("nested too deep");
+        assert!(err.contains("nest more than 100 deep"), "{err}");
+    }
+
+    /// Each instantiation of a nested component is an instance of its own at run time, and
+    /// each defines its own resource types: a thousand empty components instantiated a
+    /// thousand times were counted as nothing (round 29 hostile-step review).
+    #[test]
+    fn component_instances_and_resource_types_count_each_time_they_are_instantiated() {
+        // A component defining `resources` resource types (`(resource (rep i32))`).
+        let defining = |resources: usize| {
+            let mut c = b"\0asm\x0d\0\x01\0".to_vec();
+            if resources > 0 {
+                let mut types = leb(resources);
+                for _ in 0..resources {
+                    types.extend([0x3f, 0x7f, 0x00]);
+                }
+                c.extend(section(0x07, &types));
+            }
+            c
+        };
+        // A component instantiating `inner` `times` times.
+        let instantiating = |inner: &[u8], times: usize| {
+            let mut c = b"\0asm\x0d\0\x01\0".to_vec();
+            c.extend(section(0x04, inner));
+            let mut instances = leb(times);
+            for _ in 0..times {
+                instances.extend([0x00, 0x00, 0x00]);
+            }
+            c.extend(section(0x05, &instances));
+            c
+        };
+        let empty = defining(0);
+        assert_eq!(check(&instantiating(&empty, 1000)), Ok(()));
+        let err = check(&instantiating(&instantiating(&empty, 1000), 1000))
+            .expect_err("a million component instances");
+        assert!(err.contains("1001001 component instances"), "{err}");
+        let few = defining(10);
+        assert_eq!(check(&instantiating(&few, 10)), Ok(()));
+        let err = check(&instantiating(&instantiating(&few, 100), 100))
+            .expect_err("100,000 resource types");
+        assert!(err.contains("100000 resource types"), "{err}");
     }
 
     #[test]
