@@ -53,6 +53,21 @@ pub fn label(share: &str) -> Label {
     }
 }
 
+/// This thread's [`label`], if any: for the threads doing parts of the same work
+/// ([`label_as`]).
+pub fn current_label() -> Option<std::sync::Arc<str>> {
+    LABEL.with(|l| l.borrow().clone())
+}
+
+/// [`label`] with a label read on another thread ([`current_label`]): a run's parallel parts
+/// run on helper threads, and their journal writes went unlabelled, so another tenant's
+/// steps waiting behind them counted the wait as their own again (round 29 reviews).
+pub fn label_as(label: Option<std::sync::Arc<str>>) -> Label {
+    Label {
+        outer: LABEL.with(|l| l.replace(label)),
+    }
+}
+
 /// Restores what [`label`] changed.
 pub struct Label {
     outer: Option<std::sync::Arc<str>>,

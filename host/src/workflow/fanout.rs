@@ -111,6 +111,8 @@ impl Group<'_> {
             }
         };
         let mut refused = None;
+        // The parts are the same work as the caller's, labelled as its (`deadline::label`).
+        let label = crate::store::deadline::current_label();
         std::thread::scope(|s| {
             let mut helpers = Vec::new();
             for _ in 1..self.width.min(n) {
@@ -122,8 +124,10 @@ impl Group<'_> {
                     builder = builder.stack_size(size);
                 }
                 let held = Held(self.slots);
+                let label = label.clone();
                 match builder.spawn_scoped(s, || {
                     let _held = held;
+                    let _label = crate::store::deadline::label_as(label);
                     worker();
                 }) {
                     Ok(h) => helpers.push(h),
@@ -195,6 +199,42 @@ mod tests {
         // Two helpers and the calling thread, never more.
         assert!(peak.load(Ordering::SeqCst) <= 3, "{peak:?}");
         assert_eq!(slots.free(), 2, "every slot is given back");
+    }
+
+    /// Every part carries its caller's organization label, on whichever thread it runs: the
+    /// helpers' journal writes went unlabelled, and other tenants' steps waiting behind them
+    /// counted the wait as their own (round 29 reviews).
+    #[test]
+    fn every_part_carries_its_callers_label() {
+        let slots = Slots::new(4);
+        let _label = crate::store::deadline::label("organization `acme`");
+        let threads = Mutex::new(std::collections::HashSet::new());
+        let out = group(4, &slots).run(
+            8,
+            |_| {
+                threads
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(std::thread::current().id());
+                std::thread::sleep(Duration::from_millis(20));
+                crate::store::deadline::current_label()
+            },
+            |_| false,
+        );
+        assert!(
+            threads.lock().expect("threads").len() > 1,
+            "helpers ran parts"
+        );
+        for part in out.parts {
+            match part {
+                Part::Done(label) => assert_eq!(label.as_deref(), Some("organization `acme`")),
+                other => panic!("every part runs: {other:?}"),
+            }
+        }
+        assert_eq!(
+            crate::store::deadline::current_label().as_deref(),
+            Some("organization `acme`")
+        );
     }
 
     #[test]

@@ -363,6 +363,10 @@ impl Engine {
             // and the event was dispatched without its run for good (kill and concurrency
             // review). One indexed read when nothing changed.
             self.platform().refresh_access()?;
+            // Its claim is its workspace's organization's work to those who wait behind it,
+            // as the runs it starts are (`deadline::label`; round 29 hostile-step review).
+            let _label =
+                crate::store::deadline::label(&self.platform().index().tenant_of(&event.workspace));
             match self.claim_event(&event, owner) {
                 Ok(Some(runs)) => return Ok(Some(runs)),
                 // Another process claimed it meanwhile: on to the next pending one.
