@@ -134,6 +134,7 @@ pub(crate) fn insert_invited_member(
         "INSERT INTO memberships (workspace_id, user_id, role, source) VALUES (?1, ?2, ?3, 'invite')",
         params![ws, user, role],
     )?;
+    crate::store::sight::widen_to_user(conn, ws, user)?;
     Ok(())
 }
 
@@ -149,10 +150,12 @@ pub(crate) fn insert_sso_member(
         "INSERT INTO memberships (workspace_id, user_id, role, source, rule_rank) VALUES (?1, ?2, ?3, 'sso', ?4)",
         params![ws, user, role, rank],
     )?;
+    crate::store::sight::widen_to_user(conn, ws, user)?;
     Ok(())
 }
 
-/// Changes a member's role.
+/// Changes a member's role (and so widens to them the restricted cases naming them,
+/// `store::sight`).
 pub(crate) fn set_member_role(
     conn: &Connection,
     ws: i64,
@@ -163,10 +166,12 @@ pub(crate) fn set_member_role(
         "UPDATE memberships SET role = ?3 WHERE workspace_id = ?1 AND user_id = ?2",
         params![ws, user, role],
     )?;
+    crate::store::sight::widen_to_user(conn, ws, user)?;
     Ok(())
 }
 
-/// Changes an SSO member's role and the rule that gave it.
+/// Changes an SSO member's role and the rule that gave it; a role that changed widens to
+/// them the restricted cases naming them (`store::sight`).
 pub(crate) fn set_sso_member_role(
     conn: &Connection,
     ws: i64,
@@ -174,9 +179,17 @@ pub(crate) fn set_sso_member_role(
     role: &str,
     rank: u32,
 ) -> Result<(), Error> {
-    conn.execute(
-        "UPDATE memberships SET role = ?3, rule_rank = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
+    let changed = conn.execute(
+        "UPDATE memberships SET role = ?3, rule_rank = ?4
+          WHERE workspace_id = ?1 AND user_id = ?2 AND role <> ?3",
         params![ws, user, role, rank],
+    )?;
+    if changed > 0 {
+        crate::store::sight::widen_to_user(conn, ws, user)?;
+    }
+    conn.execute(
+        "UPDATE memberships SET rule_rank = ?3 WHERE workspace_id = ?1 AND user_id = ?2",
+        params![ws, user, rank],
     )?;
     Ok(())
 }

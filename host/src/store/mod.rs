@@ -17,6 +17,7 @@ pub(crate) use failure::sample_errors;
 pub mod json;
 mod migrations;
 pub mod postgres;
+pub(crate) mod sight;
 pub mod sql;
 mod steps;
 mod values;

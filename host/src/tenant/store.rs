@@ -270,7 +270,8 @@ pub(super) fn role_specs(conn: &Connection, ws: i64) -> Result<Vec<RoleSpec>, Er
         .collect())
 }
 
-/// Changes the scopes of custom role `name`.
+/// Changes the scopes of custom role `name`, and so widens to its members the restricted
+/// cases naming them (`store::sight`).
 pub(super) fn set_role_scopes(
     conn: &Connection,
     ws: i64,
@@ -281,6 +282,7 @@ pub(super) fn set_role_scopes(
         "UPDATE custom_roles SET scopes = ?3 WHERE workspace_id = ?1 AND name = ?2",
         params![ws, name, scopes],
     )?;
+    crate::store::sight::widen_to_role(conn, ws, name)?;
     Ok(())
 }
 
@@ -373,6 +375,7 @@ pub(super) fn set_member(
         "UPDATE memberships SET role = ?3, source = ?5, rule_rank = NULL, break_glass = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
         params![ws, user, role, break_glass, source],
     )?;
+    crate::store::sight::widen_to_user(conn, ws, user)?;
     Ok(())
 }
 
@@ -389,6 +392,7 @@ pub(super) fn insert_member(
         "INSERT INTO memberships (workspace_id, user_id, role, source, break_glass) VALUES (?1, ?2, ?3, ?5, ?4)",
         params![ws, user, role, break_glass, source],
     )?;
+    crate::store::sight::widen_to_user(conn, ws, user)?;
     Ok(())
 }
 
