@@ -814,6 +814,157 @@ fn a_custom_event_quoting_a_restricted_read_reaches_a_listener_only_as_the_case_
 /// stands, and a run started by "sam left" was listed to an operator the case had been hidden
 /// from once one update opened it and removed sam (round 28 leak reviews; SPEC CS-2). Its
 /// interactions, and the pending event itself, likewise.
+/// An approval of a run a reassignment started (one taken off a restricted case and another
+/// put on it in one change: an event hidden for good) is for who was on the case before and
+/// after, and for no one the change added; one hop later, a custom event's run, alike (round
+/// 29 kill and web reviews: hidden from everyone without bypass, such an approval waited for
+/// good; one a relay's run opened was shown to everyone the settings named).
+#[test]
+fn an_approval_after_a_reassignment_is_for_who_saw_the_case_before_and_after_and_one_hop_later_alike()
+ {
+    let env = Env::new();
+    const SAM: &str = "sam.lead@acme-mssp.test";
+    const OMAR: &str = "omar.operator@acme-mssp.test";
+    const TINA: &str = "tina.analyst@acme-mssp.test";
+    let ask = |title: &str| {
+        json!({ "id": "ask", "interaction": { "title": title,
+            "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+            "access": { "workspace_users": { "emails": [OMAR, TINA] } } } })
+    };
+    let sam_left = json!({ "on": "case_collaborators_list_updated",
+        "if": [{ "left": "$.event.removed[0]", "op": "eq", "right": SAM }] });
+    env.publish_as_owner(
+        "swap-ask",
+        &json!({ "name": "swap-ask", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": sam_left, "steps": [ask("Sam handed over: approve?")] }),
+    );
+    env.publish_as_owner(
+        "relay",
+        &json!({ "name": "relay", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": sam_left,
+            "steps": [ { "id": "n", "uses": "step:notify", "grants": ["events:emit"],
+                         "with": { "to": "$.event.removed", "subject": "who left" } } ] }),
+    );
+    env.publish_as_owner(
+        "relay-ask",
+        &json!({ "name": "relay-ask", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "custom_event", "event": "notification.requested" },
+            "steps": [ask("Relayed: approve?")] }),
+    );
+    env.create_case("mssp-soc", "handover", "high");
+    let both = format!("{SAM},{OMAR}");
+    env.update_restrictions(
+        "C-1",
+        &["--access-mode", "restricted", "--set-collaborators", &both],
+    );
+    env.dispatch(2);
+    // Sam hands the case over to tina: omar was on it throughout.
+    env.update_restrictions("C-1", &["--remove", SAM, "--add", TINA]);
+    env.dispatch(6);
+    let titles = |who: &str| -> Vec<String> {
+        let mut titles: Vec<String> = env
+            .open_interactions(who)
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter_map(|i| i["title"].as_str().map(str::to_owned))
+            .collect();
+        titles.sort();
+        titles
+    };
+    assert_eq!(
+        titles(OMAR),
+        ["Relayed: approve?", "Sam handed over: approve?"],
+        "omar saw the case before and after"
+    );
+    assert_eq!(
+        titles(TINA),
+        Vec::<String>::new(),
+        "tina never saw sam on the case"
+    );
+    let ids: Vec<String> = env
+        .open_interactions(OMAR)
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|i| i["id"].as_str().map(str::to_owned))
+        .collect();
+    for id in &ids {
+        let refused = env.cli(&[
+            "interact",
+            "respond",
+            id,
+            "--as",
+            TINA,
+            "--values",
+            r#"{"ok":true}"#,
+        ]);
+        assert!(!refused.status.success(), "not tina's: {id}");
+        env.ok(&[
+            "interact",
+            "respond",
+            id,
+            "--as",
+            OMAR,
+            "--values",
+            r#"{"ok":true}"#,
+        ]);
+    }
+}
+
+/// A member deleted while still named on a restricted case, and invited again, does not see
+/// what runs did with the case while they were gone: they come to see it again as if added
+/// to it (round 29 leak review: nothing widened the case, and the runs of its events while
+/// they were gone were listed to them).
+#[test]
+fn a_member_deleted_and_invited_again_sees_nothing_of_a_restricted_case_from_while_they_were_gone()
+{
+    let env = Env::new();
+    const SAM: &str = "sam.lead@acme-mssp.test";
+    const TINA: &str = "tina.analyst@acme-mssp.test";
+    env.publish_as_owner(
+        "watch",
+        &json!({ "name": "watch", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "case_collaborators_list_updated" },
+            "steps": [ { "id": "w", "wait": "1ms" } ] }),
+    );
+    env.create_case("mssp-soc", "watched", "high");
+    let both = format!("{SAM},{TINA}");
+    env.update_restrictions(
+        "C-1",
+        &["--access-mode", "restricted", "--set-collaborators", &both],
+    );
+    env.dispatch(2);
+    let watched = |who: &str| {
+        env.runs_listed(who)
+            .into_iter()
+            .filter(|r| r["workflow"] == "watch")
+            .count()
+    };
+    assert_eq!(watched(TINA), 1, "tina sees the run of the case she is on");
+    let users = |args: &[&str]| {
+        let mut all = vec!["users"];
+        all.extend_from_slice(args);
+        all.extend(["--workspace", "mssp-soc", "--as", OWNER]);
+        env.ok(&all);
+    };
+    users(&["delete", TINA]);
+    // While she is gone, sam leaves the case (a narrowing: it hides nothing by itself).
+    env.update_restrictions("C-1", &["--remove", SAM]);
+    env.dispatch(2);
+    assert_eq!(watched(OWNER), 2);
+    users(&["invite", TINA, "--role", "triage-analyst"]);
+    assert_eq!(
+        watched(TINA),
+        0,
+        "what ran while she was gone is not hers, nor what ran before"
+    );
+    // Allowed path: what runs after she is back is hers to see.
+    env.update_restrictions("C-1", &["--add", SAM]);
+    env.dispatch(2);
+    assert_eq!(watched(TINA), 1);
+}
+
 #[test]
 fn a_run_a_case_event_started_is_shown_only_while_its_case_keeps_the_sight_it_was_written_at() {
     let env = Env::new();

@@ -23,8 +23,8 @@ pub use id::case_id_text;
 pub const CASE_UPDATE_RETENTION_SECS: i64 = 30 * 24 * 60 * 60;
 pub use service::MAX_PAGE_BYTES;
 pub(crate) use service::{
-    RecordedSight, case_seen_in, run_read_hidden_from, run_read_upto, started_on_changed_sight,
-    started_on_hidden_for_good,
+    case_seen_in, run_read_hidden_from, run_read_upto, saw_case_event, saw_events_hidden_for_good,
+    started_on_changed_sight,
 };
 pub use store::query::page_size;
 pub use store::{Judged, RunReads};

@@ -975,10 +975,40 @@ pub(crate) fn started_on_changed_sight(conn: &Connection, run: i64) -> Result<bo
     store::started_on_changed_sight(conn, run).map_err(internal)
 }
 
-/// Whether run `run`, or one it descends from, was started by a case event hidden for good
-/// from readers without bypass (`store::started_on_hidden_for_good`).
-pub(crate) fn started_on_hidden_for_good(conn: &Connection, run: i64) -> Result<bool, Error> {
-    store::started_on_hidden_for_good(conn, run).map_err(internal)
+/// Whether `viewer` saw every case event hidden for good (`events.sight` -1) that started run
+/// `run` or one it descends from, as each recorded its case and as the case was before
+/// ([`saw_case_event`]): who was on the case both before and after the change saw who left
+/// it (round 29 kill review: such a run's approvals were hidden from everyone without
+/// bypass, and a run with no timeout waited for good). True when no such event started it.
+pub(crate) fn saw_events_hidden_for_good(
+    conn: &Connection,
+    run: i64,
+    viewer: &Viewer,
+) -> Result<bool, Error> {
+    let payloads = store::hidden_for_good_events(conn, run).map_err(internal)?;
+    Ok(payloads.iter().all(|payload| {
+        serde_json::from_str::<serde_json::Value>(payload)
+            .is_ok_and(|payload| saw_case_event(&payload, viewer))
+    }))
+}
+
+/// Whether `viewer` saw the case of case event `payload` as the event recorded it (`case`)
+/// and, when it names who left the case, as it was before (round 22 leak review, round 26
+/// cases review). A payload whose case does not read as one is not seen (fail closed).
+pub(crate) fn saw_case_event(payload: &serde_json::Value, viewer: &Viewer) -> bool {
+    let recorded = payload
+        .get("case")
+        .cloned()
+        .map(serde_json::from_value::<RecordedSight>);
+    match recorded {
+        Some(Ok(recorded)) => {
+            recorded.seen_by(viewer)
+                && recorded
+                    .before(payload)
+                    .is_none_or(|before| before.seen_by(viewer))
+        }
+        _ => false,
+    }
 }
 
 /// Whether `reads` hold a restricted case `viewer` does not see now, or as `judged` (SPEC
@@ -1046,6 +1076,19 @@ pub(crate) struct RecordedSight {
 }
 
 impl RecordedSight {
+    /// Whether `viewer` sees a case as recorded here ([`sees_named`]).
+    fn seen_by(&self, viewer: &Viewer) -> bool {
+        let named = |email: &str| {
+            names(
+                self.assignee.as_deref(),
+                &self.reviewers,
+                &self.collaborators,
+                email,
+            )
+        };
+        sees_named(self.access_mode, named, viewer)
+    }
+
     /// The case as it was before the update an event records, when the event names who left
     /// it (`removed`): a listener that sees the case now, as recorded, but did not before was
     /// handed who was on it while it was hidden from them (round 26 cases review). Read from
@@ -1095,21 +1138,6 @@ impl RecordedSight {
 }
 
 impl Platform {
-    /// Whether `caller` saw the case as an event recorded it (`recorded`, its payload's
-    /// `case`): a listener that sees a case now but did not when its event was written is
-    /// not handed the event, which names who was on the case while it was hidden from them
-    /// (SPEC CS-2; round 22 leak review: a late dispatch started it, a prompt one did not).
-    pub(crate) fn saw_as_recorded(&self, caller: &Caller, recorded: &RecordedSight) -> bool {
-        let r = recorded;
-        self.sees_people(
-            caller,
-            r.access_mode,
-            r.assignee.as_deref(),
-            &r.reviewers,
-            &r.collaborators,
-        )
-    }
-
     /// Whether `caller` would be shown `record` (SPEC CS-2), decided on the record as given:
     /// for `step test`'s mocked pages, which handed the test's person restricted cases every
     /// real run of theirs is never shown (round 25 steps review).

@@ -738,12 +738,12 @@ fn case_allows(
         return Ok(false);
     }
     // Nor one whose chain an event began that named who left a case in a change that also
-    // widened it: its run exists for nobody without bypass, and its interactions told who had
-    // been on the case (round 28 self-review). Another widening since leaves them answerable.
-    if r.trigger_case.is_some()
-        && !viewer().bypass
-        && crate::cases::started_on_hidden_for_good(conn, r.run)?
-    {
+    // widened it, to one who did not see the case both before and after: its interactions
+    // told who had been on the case (round 28 self-review). Who did sees them: hidden from
+    // everyone without bypass, an approval waited for good (round 29 kill review).
+    // Looked up whatever its run's own trigger: a run one hop later (a custom event's) is
+    // of the chain too (round 29 web review).
+    if !crate::cases::saw_events_hidden_for_good(conn, r.run, &viewer())? {
         return Ok(false);
     }
     match store::cause_of(conn, r.run)? {

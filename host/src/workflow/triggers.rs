@@ -738,20 +738,10 @@ impl Engine {
 }
 
 /// Whether `caller` saw the case of case event `payload` as the event recorded it and, when
-/// it names who left the case, as it was before (round 22 leak review, round 26 cases
-/// review). A payload whose case does not read as one is not seen (fail closed).
+/// it names who left the case, as it was before (`cases::saw_case_event`).
 fn saw_case_event(platform: &crate::platform::Platform, caller: &Caller, payload: &Value) -> bool {
-    let recorded = payload
-        .get("case")
-        .cloned()
-        .map(serde_json::from_value::<crate::cases::RecordedSight>);
-    match recorded {
-        Some(Ok(recorded)) => {
-            platform.saw_as_recorded(caller, &recorded)
-                && recorded
-                    .before(payload)
-                    .is_none_or(|before| platform.saw_as_recorded(caller, &before))
-        }
-        _ => false,
-    }
+    crate::cases::saw_case_event(
+        payload,
+        &crate::cases::Viewer::of(&platform.index(), caller),
+    )
 }

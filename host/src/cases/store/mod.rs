@@ -217,11 +217,24 @@ pub fn started_on_changed_sight(conn: &Connection, run: i64) -> crate::store::sq
     started_where(conn, run, crate::store::STAMP_CHANGED)
 }
 
-/// Whether run `run`, or a run it descends from, was started by a case event naming who left
-/// its case in a change that also widened it (`events.sight` -1): hidden for good from every
-/// reader who does not bypass restrictions.
-pub fn started_on_hidden_for_good(conn: &Connection, run: i64) -> crate::store::sql::Result<bool> {
-    started_where(conn, run, "se.sight < 0")
+/// The payloads of the case events naming who left their case in a change that also widened
+/// it (`events.sight` -1) that started run `run` or a run it descends from: such a run is
+/// hidden from every reader who does not bypass restrictions, its interactions from all but
+/// who saw the case both before and after (see `cases::saw_case_event`).
+pub fn hidden_for_good_events(
+    conn: &Connection,
+    run: i64,
+) -> crate::store::sql::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT se.payload FROM runs sr JOIN events se ON se.id = sr.trigger_event
+          WHERE sr.id = ?1 AND se.sight < 0
+         UNION ALL
+         SELECT se.payload FROM run_ancestors sa JOIN runs sr ON sr.id = sa.ancestor_id
+                JOIN events se ON se.id = sr.trigger_event
+          WHERE sa.run_id = ?1 AND se.sight < 0",
+    )?;
+    let rows = stmt.query_map([run], |r| r.get::<String>(0))?;
+    rows.collect()
 }
 
 /// [`crate::store::lineage_started`] of run `run` with `cond`, one query.
