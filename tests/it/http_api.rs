@@ -1408,14 +1408,30 @@ fn interactions_and_flows_only_for_the_people_ix_allows() {
     );
     let respond = format!("/api/v1/interactions/{ix}/respond");
     let values = json!({ "values": { "verdict": "escalate" } });
-    for key in [&operator, &viewer, &outsider] {
+    // One answer whatever the id, and no audit row a try: a key was answered 403 and audited
+    // for an interaction that exists, 404 for none (round 29 web review).
+    let respond_denied_rows = || {
+        server
+            .deployment
+            .ok(&["audit", "--workspace", "mssp-soc", "--as", OWNER, "--json"])
+            .matches("interaction.respond.denied")
+            .count()
+    };
+    let rows_before = respond_denied_rows();
+    for key in [&operator, &viewer, &owner, &outsider] {
         let refused = server.post(&respond, key, &values);
-        assert!(
-            refused.status == 404 || refused.status == 403,
-            "{}",
-            refused.text
+        let missing = server.post(
+            "/api/v1/interactions/I-0000000000000000/respond",
+            key,
+            &values,
+        );
+        assert_eq!(refused.status, 403, "{}", refused.text);
+        assert_eq!(
+            (refused.status, &refused.body),
+            (missing.status, &missing.body)
         );
     }
+    assert_eq!(respond_denied_rows(), rows_before);
     let bad_body = server.post(&respond, &operator, &json!({ "verdict": "escalate" }));
     assert_eq!(bad_body.status, 400, "{}", bad_body.text);
     assert!(bad_body.text.contains("verdict"), "{}", bad_body.text);
