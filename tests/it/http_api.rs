@@ -409,6 +409,31 @@ fn a_triggered_revision_is_not_started_by_hand() {
         &json!({ "event": {} }),
     );
     assert_eq!(started.status, 200, "{}", started.text);
+    // A keyed start, its answer lost, sent again after a trigger was published for it since:
+    // the run it started, not the refusal a new start gets (round 29 kill review: 400, and a
+    // killed CLI could not carry its run on).
+    let keyed = |key: &str| {
+        server.post_keyed(
+            &format!("{base}/workflows/by-hand/runs"),
+            &owner,
+            key,
+            &json!({ "event": {} }),
+        )
+    };
+    let first = keyed("lost-answer");
+    assert_eq!(first.status, 200, "{}", first.text);
+    let republished = server.post(
+        &format!("{base}/workflows"),
+        &owner,
+        &echo_workflow("by-hand", json!({ "on": "case_created" })),
+    );
+    assert_eq!(republished.status, 201, "{}", republished.text);
+    let again = keyed("lost-answer");
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.body["run_id"], first.body["run_id"], "{}", again.text);
+    let fresh = keyed("a-new-start");
+    assert_eq!(fresh.status, 400, "{}", fresh.text);
+    assert!(fresh.text.contains("trigger"), "{}", fresh.text);
     // The CLI's door, the same rule.
     let cli = server.deployment.cli(&[
         "run",

@@ -111,6 +111,20 @@ impl Engine {
     ) -> Result<Option<RunOutcome>, Error> {
         self.platform()
             .authorize(&principal, workspace, Scope::PlaybookExecute)?;
+        // The same start sent again under its key: the run it started, answered as its caller
+        // may see it now, as a resume is (a run that read a case restricted from them since
+        // shows them none of its output; round 19 self-review). Looked up before the revision
+        // in use is read: one published since (a trigger added, a definition that no longer
+        // reads) refused the retry of a start it had allowed, and a CLI killed mid-run could
+        // not carry its run on (round 29 kill review).
+        if let Some(before) =
+            self.started_before(&principal, workspace, key, name, |e| *e == event)?
+        {
+            return Ok(Some(self.platform().caused_outcome_for(&principal, before)));
+        }
+        if start == Start::RepeatOnly {
+            return Ok(None);
+        }
         let p = self.published(workspace, name)?;
         // An Interaction Flow starts through its form, for the people its settings allow,
         // with the submission as its event: a manual run of it would skip the settings and
@@ -135,18 +149,6 @@ impl Engine {
                 "`{name}` starts on its trigger (`{trigger}`), not by hand: run its definition \
                  file to try it (`flowhost run FILE`), as your own run (SPEC WF-2, WF-10)"
             )));
-        }
-        // Answered as its caller may see it now, as a resume is: a run that read a case
-        // restricted from them since shows them none of its output (round 19 self-review).
-        if let Some(before) =
-            self.started_before(&principal, workspace, key, &p.workflow.name, |e| {
-                *e == event
-            })?
-        {
-            return Ok(Some(self.platform().caused_outcome_for(&principal, before)));
-        }
-        if start == Start::RepeatOnly {
-            return Ok(None);
         }
         let requester = principal_to_stored(&principal);
         let request = key.map(|key| StartKey {
@@ -422,18 +424,17 @@ impl Engine {
         if workflow.trigger.on != TriggerKind::Interaction {
             return Err(not_found());
         }
-        let values = match flow.form.check(values) {
-            Ok(v) => Value::Object(v),
-            Err(e) => {
-                attempt("interaction.start.invalid", json!({ "reason": e }))?;
-                return Err(Error::Invalid(format!("`{name}`: {e}")));
-            }
-        };
+        let checked = flow.form.check(values).map(Value::Object);
         // The same answers sent again under their key: the run they started (after the
-        // decisions above, so a starter refused since learns nothing of it).
-        if let Some(before) = self.started_before(principal, workspace, key, name, |e| {
-            e.get("values") == Some(&values)
-        })? {
+        // decisions above, so a starter refused since learns nothing of it), looked up before
+        // the form in use now refuses them: a field renamed since refused the retry of a start
+        // it had taken (round 29 kill review). Answers the form no longer takes are the same
+        // when they were taken as given, only what no form keeps (`null`, `""`) left out.
+        let same = |e: &Value| match &checked {
+            Ok(now) => e.get("values") == Some(now),
+            Err(_) => e.get("values") == Some(&as_given(values)),
+        };
+        if let Some(before) = self.started_before(principal, workspace, key, name, same)? {
             // Audited as a repeated answer is (round 20 authority review: nothing was).
             attempt(
                 "interaction.start.repeated",
@@ -444,6 +445,13 @@ impl Engine {
         if start == Start::RepeatOnly {
             return Ok(None);
         }
+        let values = match checked {
+            Ok(values) => values,
+            Err(e) => {
+                attempt("interaction.start.invalid", json!({ "reason": e }))?;
+                return Err(Error::Invalid(format!("`{name}`: {e}")));
+            }
+        };
         let event = json!({
             "kind": "interaction",
             "flow": name,
@@ -560,5 +568,20 @@ impl Engine {
         values: &Value,
     ) -> Result<crate::interact::Answer, Error> {
         self.platform().respond(principal, id, values)
+    }
+}
+
+/// Form values as given, without what no form keeps (a `null`, an empty text): how a form
+/// that took them stored them when it changed none (`Form::check`).
+fn as_given(values: &Value) -> Value {
+    match values.as_object() {
+        Some(given) => Value::Object(
+            given
+                .iter()
+                .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        None => values.clone(),
     }
 }
