@@ -460,14 +460,18 @@ impl Platform {
         }
         let since = Instant::now();
         // Whose work this wait is behind, as far as it can be told as it begins and ends:
-        // another organization's holding the turn or the connection does not count towards
-        // a step's stops in a row, anything else does.
+        // another organization's does not count towards a step's stops in a row, anything
+        // else does. The connection's holder while it is held; the turn's holder, who takes it
+        // next, only while it is free: the turn's holder waits for the connection too, and a
+        // tenant whose own work held it was never counted while another tenant's step held
+        // the turn behind it, so its steps were stopped and run again without end (round 29
+        // review of round 28).
         let behind_another = || {
-            crate::store::deadline::is_another_share(self.connection_turns.holder().as_deref())
-                || (self.db.is_locked()
-                    && crate::store::deadline::is_another_share(
-                        self.connection_holder.lock().as_deref(),
-                    ))
+            if self.db.is_locked() {
+                crate::store::deadline::is_another_share(self.connection_holder.lock().as_deref())
+            } else {
+                crate::store::deadline::is_another_share(self.connection_turns.holder().as_deref())
+            }
         };
         let began_behind_own = !behind_another();
         let waited_out = || {
@@ -505,6 +509,14 @@ impl Platform {
         *self.connection_holder.lock() = share;
         crate::store::deadline::connection_taken();
         Ok(db)
+    }
+
+    /// Runs `f` holding the connection as work labelled `label` (unit tests).
+    #[cfg(test)]
+    pub(crate) fn hold_connection<T>(&self, label: &str, f: impl FnOnce() -> T) -> T {
+        let _label = crate::store::deadline::label(label);
+        let _db = self.lock();
+        f()
     }
 
     /// Runs `f` holding `share`'s connection turn (tests: `testing::Internals`).
@@ -976,6 +988,54 @@ mod tests {
         });
         held_rx.recv().expect("the holder holds the connection");
         (release_tx, holder)
+    }
+
+    /// A step's wait for the connection is judged by whose work holds the connection while
+    /// it is held, whoever holds the turn meanwhile (the turn's holder waits for it too):
+    /// behind its own organization's work it counts towards its stops in a row, behind
+    /// another's it does not (round 29 review of round 28: another tenant's step holding the
+    /// turn made every wait behind a tenant's own load another's, and its steps were stopped
+    /// and run again without end).
+    #[test]
+    fn a_wait_is_judged_by_who_holds_the_connection_not_the_turn() {
+        const OWN: &str = "organization `own`";
+        const OTHER: &str = "organization `other`";
+        for (connection_by, counted) in [(OWN, true), (OTHER, false)] {
+            let platform =
+                Arc::new(Platform::new(Db::open_in_memory().expect("db")).expect("platform"));
+            let holding = |f: Box<dyn FnOnce(&Platform, &dyn Fn()) + Send>| {
+                let (held_tx, held_rx) = mpsc::channel();
+                let (release_tx, release_rx) = mpsc::channel::<()>();
+                let p = platform.clone();
+                let holder = std::thread::spawn(move || {
+                    f(&p, &|| {
+                        held_tx.send(()).expect("held");
+                        let _ = release_rx.recv();
+                    });
+                });
+                held_rx.recv().expect("held");
+                (release_tx, holder)
+            };
+            let connection = holding(Box::new(move |p, wait| {
+                p.hold_connection(connection_by, wait);
+            }));
+            let turn = holding(Box::new(|p, wait| p.hold_connection_turn(OTHER, wait)));
+            let _ = deadline::waited_behind_its_own_since_asked();
+            {
+                let _bound =
+                    deadline::bind_shared(Instant::now() + Duration::from_millis(100), OWN);
+                assert!(platform.db().is_err(), "waited out");
+            }
+            assert_eq!(
+                deadline::waited_behind_its_own_since_asked(),
+                counted,
+                "behind {connection_by}"
+            );
+            for (release, holder) in [connection, turn] {
+                release.send(()).expect("release");
+                holder.join().expect("holder");
+            }
+        }
     }
 
     /// The index never goes back to an older epoch: a writing connection (PostgreSQL's pool)

@@ -210,7 +210,11 @@ fn waited_out_counting(since: Instant, counted: Duration, behind_own: bool) {
         } else {
             Duration::ZERO
         };
-        let own = OWN_SHARE_TOOK.with(Cell::get).saturating_add(this);
+        // `counted` was noted behind its own share too (`waited_for_others`): once.
+        let own = OWN_SHARE_TOOK
+            .with(Cell::get)
+            .saturating_sub(counted)
+            .saturating_add(this);
         if own >= whole / 2 {
             OWN_SHARE_SINCE_ASKED.with(|h| h.set(true));
         }
@@ -521,6 +525,29 @@ mod tests {
             "60 of its 200 ms waited"
         );
         assert!(drive(Duration::from_millis(40)), "160 of its 200 ms waited");
+    }
+
+    /// The busy handler's last wait counts once towards the time behind its own share too: its
+    /// noted sleeps counted twice there, and a step that spent 60 of its 200 ms behind its own
+    /// share's work counted a stop in a row (round 29 review of round 28).
+    #[test]
+    fn the_busy_handlers_last_wait_counts_once_behind_its_own_share() {
+        let start = Instant::now();
+        let _bound = bind_shared(start + Duration::from_millis(200), "org-a");
+        waited_behind_its_own_since_asked();
+        // 90 ms behind another organization's work, ended well.
+        waited_for(Duration::from_millis(90), false);
+        std::thread::sleep(Duration::from_millis(140).saturating_sub(start.elapsed()));
+        let mut handler = busy_handler(Duration::from_secs(5));
+        let mut count = 0;
+        while handler(count) {
+            count += 1;
+        }
+        assert!(was_waited_out(), "150 of its 200 ms waited");
+        assert!(
+            !waited_behind_its_own_since_asked(),
+            "only about 60 ms behind work not another's"
+        );
     }
 
     /// A wait that was the host's business counts towards a step's stops in a row only when
