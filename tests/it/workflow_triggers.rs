@@ -912,6 +912,50 @@ fn an_approval_after_a_reassignment_is_for_who_saw_the_case_before_and_after_and
     }
 }
 
+/// Reads and case events stored before sights were kept are read closed (migration 47): a
+/// case restricted then and widened since no longer hands the runs its events started to
+/// those it was widened to (round 29 reviews: judged as the case stands, for good).
+#[test]
+fn case_events_stored_before_sights_were_kept_are_hidden_once_their_case_is_widened() {
+    let env = Env::new();
+    const SAM: &str = "sam.lead@acme-mssp.test";
+    const TINA: &str = "tina.analyst@acme-mssp.test";
+    env.publish_as_owner(
+        "watch",
+        &json!({ "name": "watch", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "case_collaborators_list_updated" },
+            "steps": [ { "id": "w", "wait": "1ms" } ] }),
+    );
+    env.create_case("mssp-soc", "watched", "high");
+    env.restrict("C-1", Some(SAM));
+    env.dispatch(2);
+    // As a database from before migrations 45 and 46 (PostgreSQL 25, 26) held them: no
+    // sight kept; the migration after them not applied yet.
+    {
+        let db = crate::common::db_at(&env.db);
+        let back = if crate::common::on_postgres() {
+            "DELETE FROM flowhost_migrations WHERE version >= 27"
+        } else {
+            "PRAGMA user_version = 46"
+        };
+        db.conn()
+            .execute_batch(&format!(
+                "UPDATE events SET sight = NULL; UPDATE run_cases SET sight = NULL; {back};"
+            ))
+            .expect("as before");
+    }
+    env.update_restrictions("C-1", &["--add", TINA]);
+    env.dispatch(2);
+    let watched = |who: &str| {
+        env.runs_listed(who)
+            .into_iter()
+            .filter(|r| r["workflow"] == "watch")
+            .count()
+    };
+    assert_eq!(watched(OWNER), 2);
+    assert_eq!(watched(TINA), 1, "only the run of the event that added her");
+}
+
 /// A member deleted while still named on a restricted case, and invited again, does not see
 /// what runs did with the case while they were gone: they come to see it again as if added
 /// to it (round 29 leak review: nothing widened the case, and the runs of its events while

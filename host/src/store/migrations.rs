@@ -1036,7 +1036,34 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     ALTER TABLE cases ADD COLUMN widened INTEGER NOT NULL DEFAULT 0;
     "#,
     ),
+    (
+        47,
+        "the sights of reads and case events stored before sights were kept",
+        BACKFILL_SIGHTS,
+    ),
 ];
+
+/// Migration 47 (PostgreSQL 27): reads and case events stored before migrations 45 and 46
+/// kept no sight, and were judged as their case stands for good: a case restricted then and
+/// widened since handed what runs had read of it to those it was widened to (round 29
+/// reviews). Read closed, as of now: a read of a case restricted now, or a case event about
+/// one, keeps the case's sight now, so the next widening hides it; a case event that
+/// recorded its case restricted, about a case open now, was written before it was opened
+/// and is hidden for good, as one naming who left in a widening change (-1). A payload is
+/// matched as text, as the host writes it (compact JSON): one that does not read is not
+/// parsed here, and so cannot stop the migration. Only rows without a sight change.
+pub(crate) const BACKFILL_SIGHTS: &str = r#"
+    UPDATE run_cases SET sight = (SELECT c.sight FROM cases c WHERE c.id = run_cases.case_id)
+     WHERE sight IS NULL
+       AND case_id IN (SELECT id FROM cases WHERE restricted <> 0);
+    UPDATE events SET sight = (SELECT c.sight FROM cases c WHERE c.id = events.case_id)
+     WHERE sight IS NULL AND source LIKE 'case-service:%'
+       AND case_id IN (SELECT id FROM cases WHERE restricted <> 0);
+    UPDATE events SET sight = -1
+     WHERE sight IS NULL AND source LIKE 'case-service:%'
+       AND payload LIKE '%"access_mode":"restricted"%'
+       AND case_id IN (SELECT id FROM cases WHERE restricted = 0);
+"#;
 
 /// The newest migration this flowhost knows: the version of a database it has opened.
 pub(crate) fn newest_version() -> u32 {

@@ -281,6 +281,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ALTER TABLE cases ADD COLUMN IF NOT EXISTS widened BIGINT NOT NULL DEFAULT 0;
     "#,
     ),
+    (
+        27,
+        "the sights of reads and case events stored before sights were kept (the SQLite migration 47)",
+        crate::store::migrations::BACKFILL_SIGHTS,
+    ),
 ];
 
 /// The newest migration this flowhost knows.
