@@ -996,6 +996,9 @@ mod tests {
     /// another's it does not (round 29 review of round 28: another tenant's step holding the
     /// turn made every wait behind a tenant's own load another's, and its steps were stopped
     /// and run again without end).
+    /// Something that holds the connection or a turn until told to let go.
+    type Holding = dyn FnOnce(&Platform, &dyn Fn()) + Send;
+
     #[test]
     fn a_wait_is_judged_by_who_holds_the_connection_not_the_turn() {
         const OWN: &str = "organization `own`";
@@ -1003,7 +1006,7 @@ mod tests {
         for (connection_by, counted) in [(OWN, true), (OTHER, false)] {
             let platform =
                 Arc::new(Platform::new(Db::open_in_memory().expect("db")).expect("platform"));
-            let holding = |f: Box<dyn FnOnce(&Platform, &dyn Fn()) + Send>| {
+            let holding = |f: Box<Holding>| {
                 let (held_tx, held_rx) = mpsc::channel();
                 let (release_tx, release_rx) = mpsc::channel::<()>();
                 let p = platform.clone();
