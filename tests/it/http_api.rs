@@ -1450,7 +1450,7 @@ fn interactions_and_flows_only_for_the_people_ix_allows() {
             key,
             &values,
         );
-        assert_eq!(refused.status, 403, "{}", refused.text);
+        assert_eq!(refused.status, 404, "{}", refused.text);
         assert_eq!(
             (refused.status, &refused.body),
             (missing.status, &missing.body)

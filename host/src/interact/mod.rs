@@ -485,15 +485,13 @@ impl Platform {
         id: &PublicId,
         values: &Value,
     ) -> Result<Answer, Error> {
-        // Nor does one who is no person (a key) learn which interactions exist: one answer
-        // whatever the id, before any row is read, and no audit row a try (round 29 web
-        // review: 403 and a row for one that exists, 404 for none; a flow start, round 28).
-        if !self.index().may_answer_any(principal) {
-            return Err(Error::Denied(Reason::Flow(Box::new(
-                crate::access::FlowReason::NotAPerson(principal.to_string()),
-            ))));
-        }
         let missing = || Verdict::Refused(Error::NotFound("there is no such interaction".into()));
+        // Nor does one who is no person (a key) learn which interactions exist: the answer for
+        // none, as showing one answers it, before any row is read, and no audit row a try
+        // (round 29 web review: 403 and a row for one that exists, 404 for none).
+        if !self.index().may_answer_any(principal) {
+            return Err(Error::NotFound("there is no such interaction".into()));
+        }
         let verdict = self.transact(|tx| {
             // Decided on access data as of the write lock: an access write of another host
             // that committed while this waited for it counts (SPEC IX-8).
