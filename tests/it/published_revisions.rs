@@ -437,6 +437,81 @@ fn a_demoted_publishers_runs_lose_what_the_publisher_lost_and_a_deleted_ones_fai
     assert!(!error.contains("otto.owner@acme-mssp.test"), "{error}");
 }
 
+/// A published revision whose publisher no longer acts is not started by hand either, and a
+/// hand run of it waiting when they were deleted ends at its resume, naming nobody: its
+/// triggers, webhook and flow failed closed, and the hand door ran code nobody in the
+/// workspace vouched for any more with its starter's power (round 29 authority review; SPEC
+/// WF-10).
+#[test]
+fn a_deleted_publishers_revision_is_not_started_by_hand_and_its_waiting_runs_end() {
+    let env = Env::new();
+    env.invite(OTTO, "owner");
+    let file = env.write(
+        "by-hand.json",
+        &json!({ "name": "by-hand", "workspace": "mssp-soc",
+            "steps": [
+                { "id": "ask", "interaction": { "title": "Go on?",
+                    "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+                    "access": { "workspace_users": { "emails": [OWNER] } } } },
+                { "id": "open", "uses": "cases/create-case",
+                  "with": { "title": "after the answer", "severity": "low" } }
+            ] }),
+    );
+    env.publish_ok(&file, OTTO);
+    let start = || {
+        env.cli(&[
+            "run",
+            "--published",
+            "by-hand",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--json",
+        ])
+    };
+    // Allowed path: while Otto acts here, it starts and waits for its answer.
+    let waiting: Value = serde_json::from_slice(&start().stdout).expect("json");
+    assert_eq!(waiting["status"], "on_hold", "{waiting}");
+    let ix = waiting["waiting_on"][0]
+        .as_str()
+        .expect("an interaction")
+        .to_owned();
+    env.delete(OTTO);
+    // Denied path: refused, naming nobody.
+    let refused = start();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("no longer acts"), "{stderr}");
+    assert!(!stderr.contains(OTTO), "{stderr}");
+    // The waiting one ends as it resumes, its case never made.
+    env.cli(&[
+        "interact",
+        "respond",
+        &ix,
+        "--as",
+        OWNER,
+        "--values",
+        r#"{"ok":true}"#,
+    ]);
+    let runs = env.runs();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].1, "failed", "{runs:?}");
+    let error = runs[0].2.as_deref().unwrap_or("");
+    assert!(error.contains("no longer acts"), "{error}");
+    assert!(!error.contains(OTTO), "{error}");
+    let db = crate::common::db_at(&env.db);
+    let made: i64 = db
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM cases WHERE title = 'after the answer'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(made, 0);
+}
+
 /// A trigger's conditions are evaluated only once the run's identity is known and may see
 /// the event's case (SPEC CS-2): a workflow whose identity fails closed (its publisher
 /// deleted) is refused on every case event of its kind, whatever its conditions say, and the

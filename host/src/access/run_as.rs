@@ -100,6 +100,14 @@ impl AccessIndex {
         }
     }
 
+    /// Whether `binder`, who answers for a revision started by hand (its publisher, or the
+    /// Owner who accepted its share), acts in `workspace` now: a hand start of a revision
+    /// nobody there vouches for any more fails closed, as its triggers, webhook and flow do
+    /// (SPEC WF-10; round 29 authority review).
+    pub fn binder_acts(&self, binder: &Principal, workspace: &str) -> bool {
+        self.side_stands(binder, workspace)
+    }
+
     /// Whether a run of a workflow published in `workspace` itself (not shared into it) may
     /// start or go on: its identity acts there as well as its binder (SPEC WF-10; a removed
     /// `run_as` person's webhook and trigger runs started, asked people, then failed). A

@@ -493,6 +493,18 @@ impl Engine {
         // it started (one read when nothing changed; on a failed read the index stays as it
         // was). Each step refreshes again (`Exec::action`).
         self.may_start(&principal, &workflow.workspace)?;
+        // A published revision's binder must still act here (fail closed, naming nobody).
+        let vouched = binder
+            .map(|b| principal_from_stored(b, "workflow_revisions", "publisher", &workflow.name))
+            .transpose()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let vouched_for = |engine: &Self| match &vouched {
+            Some(b) if !engine.platform.index().binder_acts(b, &workflow.workspace) => Err(
+                super::run_standing::no_standing(&workflow.name, &workflow.workspace),
+            ),
+            _ => Ok(()),
+        };
+        vouched_for(self)?;
         // Not by hand, whatever the door (a file, a harness's `when.run`): an Interaction
         // Flow's steps read a form's checked answers and the responder its settings allowed,
         // which a forged event would hand them unchecked (round 21 hostile-input review;
@@ -533,7 +545,10 @@ impl Engine {
         // is seen now, and the run ends before its first step; one committed after it came
         // after the start. Its steps that consult access decide for themselves (authority
         // review: a run started on a decision the lock did not cover).
-        if let Err(e) = self.may_start(&principal, &workflow.workspace) {
+        if let Err(e) = self
+            .may_start(&principal, &workflow.workspace)
+            .and_then(|()| vouched_for(self))
+        {
             let why = match &e {
                 Error::Denied(_) | Error::NotFound(_) => format!("refused as it started: {e}"),
                 // Not decided (the access data did not read): it ends too, rather than be
@@ -744,6 +759,22 @@ impl Engine {
             return Ok(Some(format!(
                 "whoever started this run may no longer run workflows in `{workspace}`; the \
                  run ends here (SPEC WF-6)"
+            )));
+        }
+        // Nor one started by hand of a published revision whose binder (its publisher, or its
+        // share's acceptor) no longer acts here (round 29 authority review: it went on).
+        if !matches!(principal, Principal::Run(_))
+            && let Some(binder) = self.runs.run_binder(run)?
+            && binder != principal_to_stored(principal)
+            && !index.binder_acts(
+                &principal_from_stored(&binder, "runs", "binder", "this run")
+                    .map_err(|e| Error::Internal(e.to_string()))?,
+                workspace,
+            )
+        {
+            return Ok(Some(format!(
+                "whoever bound this run no longer acts in `{workspace}`; the run ends here \
+                 (SPEC WF-10)"
             )));
         }
         // The reasons below name nobody: a run's error is read by whoever sees the run, to
