@@ -1508,9 +1508,16 @@ fn publishing_webhooks_and_shares_are_decided_afresh_under_the_write_lock() {
             .publish_sent(&user(LEAD), SOC, &definition(name), "wf.json", Vec::new())
             .expect("published");
     }
+    // Shared, one started by hand: a shared workflow answers none of the destination's
+    // triggers (round 29).
+    let by_hand = json!({ "name": "by-hand", "workspace": SOC, "steps": [] }).to_string();
+    console
+        .workflows()
+        .publish_sent(&user(LEAD), SOC, &by_hand, "wf.json", Vec::new())
+        .expect("published");
     let offered = console
         .shares()
-        .share(&user(LEAD), ShareKind::Workflow, "hooked", SOC, GLOBEX)
+        .share(&user(LEAD), ShareKind::Workflow, "by-hand", SOC, GLOBEX)
         .expect("offered");
     assert_eq!(offered.share.status, "pending");
     // Another process, holding the access data of before the demotion below.

@@ -666,6 +666,44 @@ fn a_later_revision_reaches_the_destination_only_when_accepted_again() {
     assert_eq!(run(OWNER)["output"]["words"], "second");
     let again = env.fails(&["share", "accept", &id, "--as", OWNER]);
     assert!(again.contains("already accepted at revision 2"), "{again}");
+
+    // A revision a trigger starts is neither shared nor accepted: nothing would start it in
+    // the destination, which answers none of its triggers and starts none by hand (round 29
+    // review of round 28).
+    let mut triggered = says("shared", "third");
+    triggered["trigger"] = json!({ "on": "case_created" });
+    triggered["run_as"] = json!(OWNER);
+    std::fs::write(&file, triggered.to_string()).expect("write");
+    env.publish_ok(&file, OWNER);
+    let refused = env.fails(&["share", "accept", &id, "--as", OWNER]);
+    assert!(refused.contains("starts on its trigger"), "{refused}");
+    assert_eq!(
+        run(OWNER)["output"]["words"],
+        "second",
+        "the accepted revision stays"
+    );
+    let hooked = env.write("hooked.json", &{
+        let mut w = says("hooked", "x");
+        w["trigger"] = json!({ "on": "webhook" });
+        w["run_as"] = json!(OWNER);
+        w
+    });
+    env.publish_ok(&hooked, OWNER);
+    let refused = env.fails(&[
+        "share",
+        "workflow",
+        "hooked",
+        "--from",
+        "mssp-soc",
+        "--to",
+        "customer-globex",
+        "--as",
+        OWNER,
+    ]);
+    assert!(
+        refused.contains("starts on its trigger (`webhook`)"),
+        "{refused}"
+    );
 }
 
 // --- issue 14: a published workflow runs the components it was published with ----------------

@@ -124,6 +124,7 @@ impl Platform {
         let revision = self.latest_revision(source, name)?.ok_or_else(|| {
             Error::NotFound(format!("`{source}` has no published workflow `{name}`"))
         })?;
+        started_by_hand(name, &revision)?;
         // Accepted at once by whoever may install it there (SPEC SH-1).
         let accept_now = self.may_install(actor, destination, &revision).is_ok();
         // Accepted at once: the sharer vouches for the revision in the destination, so its
@@ -253,6 +254,7 @@ impl Platform {
                     share.source, share.name
                 ))
             })?;
+        started_by_hand(&share.name, &latest)?;
         // The revision its acceptor looked at, or none: one the source published since is
         // not accepted unseen (SPEC SH-3; round 23 interactions review: a contributor's
         // publish between the offer and the acceptance reached the destination).
@@ -666,4 +668,27 @@ fn custom_role_selections(
 /// one may not see and any missing one read byte for byte alike (SPEC ID-4).
 fn no_such_share() -> Error {
     Error::NotFound("there is no such share".into())
+}
+
+/// `Ok` if `revision` of `name` starts by hand or through its form: a shared workflow answers
+/// none of its destination's triggers, and a revision a trigger starts is not started by hand
+/// (round 28), so one shared and accepted was a share nothing could start (round 29 review of
+/// round 28; SPEC SH-1, WF-2). Refused at the share and at its acceptance (a newer revision).
+fn started_by_hand(name: &str, revision: &crate::workflow::publish::Revision) -> Result<(), Error> {
+    let doc = crate::store::json::parse("workflow_revisions.definition", &revision.definition)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let on = doc
+        .get("trigger")
+        .and_then(|t| t.get("on"))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("manual");
+    if matches!(on, "manual" | "interaction") {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "`{name}` starts on its trigger (`{}`): a shared workflow answers none of its \
+         destination's triggers and is not started by hand, so nothing would start it there; \
+         share a workflow started by hand or an Interaction Flow (SPEC SH-1, WF-2)",
+        crate::text::clip(on)
+    )))
 }
