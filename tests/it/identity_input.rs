@@ -418,3 +418,52 @@ fn a_dynamic_groups_claim_value_is_not_blank() {
         text(&listed.stdout)
     );
 }
+
+/// An OIDC setting holding an invisible character is refused, naming it, as a claim rule's
+/// name is: a groups claim named `groups` and a zero-width space matched no claim an IdP
+/// sends, and every member its `groups` rules admitted lost their role at their next sign-in,
+/// unseen (round 29 hostile-input review). Nothing is stored; a plain one is taken.
+#[test]
+fn oidc_settings_holding_an_invisible_character_are_refused() {
+    let env = Env::new();
+    std::fs::write(env.dir.path().join("secret.txt"), "s3cret").expect("secret");
+    let set = |client_id: &str, groups_claim: &str| {
+        env.cli(&[
+            "sso",
+            "oidc",
+            "set",
+            "--idp",
+            "acme-okta",
+            "--issuer",
+            "https://idp.example.com",
+            "--client-id",
+            client_id,
+            "--client-secret-file",
+            "secret.txt",
+            "--groups-claim",
+            groups_claim,
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+        ])
+    };
+    for (client_id, groups_claim, named) in [
+        ("flowhost", "groups\u{200b}", "U+200B"),
+        ("flowhost", "\u{202e}groups", "U+202E"),
+        ("flow\u{202e}host", "groups", "U+202E"),
+    ] {
+        let out = set(client_id, groups_claim);
+        assert!(!out.status.success(), "{groups_claim:?} was taken");
+        let err = text(&out.stderr);
+        assert!(err.contains(named) && err.contains("invisible"), "{err}");
+    }
+    let shown = env.cli(&["sso", "oidc", "show", "--workspace", WS, "--as", OWNER]);
+    assert!(
+        !text(&shown.stdout).contains("idp.example.com"),
+        "nothing stored: {}",
+        text(&shown.stdout)
+    );
+    let out = set("flowhost", "groups");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

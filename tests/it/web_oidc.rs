@@ -231,6 +231,27 @@ fn oidc_settings_are_set_by_an_owner_and_never_show_the_secret() {
     assert!(!without.status.success());
     let err = String::from_utf8_lossy(&without.stderr);
     assert!(err.contains("FLOWHOST_ALLOW_LOOPBACK_IDP=1"), "{err}");
+    // Set to what it does not read, it is named, not taken for off (round 29 hostile-input
+    // review: `true` was refused as if unset).
+    let misread = Command::new(crate::common::flowhost_bin())
+        .env(crate::common::ALLOW_LOOPBACK_IDP.0, "true")
+        .arg("--db")
+        .arg(crate::common::db_arg(&d.db))
+        .args(set_args(
+            &file,
+            "mssp-soc",
+            "acme-okta",
+            "http://127.0.0.1:8080",
+            OWNER,
+        ))
+        .output()
+        .expect("flowhost runs");
+    assert!(!misread.status.success());
+    let err = String::from_utf8_lossy(&misread.stderr);
+    assert!(
+        err.contains("FLOWHOST_ALLOW_LOOPBACK_IDP is `true`"),
+        "{err}"
+    );
     d.ok(&set_args(
         &file,
         "mssp-soc",

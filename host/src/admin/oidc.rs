@@ -34,7 +34,20 @@ pub const ALLOW_LOOPBACK_ENV: &str = "FLOWHOST_ALLOW_LOOPBACK_IDP";
 /// `Ok` if `url` may be an issuer or an IdP endpoint: `https://`, or plain `http://` to
 /// loopback when the operator allowed it ([`ALLOW_LOOPBACK_ENV`]). The error says why.
 pub fn check_idp_url(what: &str, url: &str) -> Result<(), String> {
-    let allowed = std::env::var(ALLOW_LOOPBACK_ENV).is_ok_and(|v| v == "1");
+    // Set to anything but `1` or `0`, it is named, not read as off: `true` was, unsaid,
+    // as every other setting names a value it does not read (round 29 hostile-input review).
+    let allowed = match std::env::var(ALLOW_LOOPBACK_ENV) {
+        Err(_) => false,
+        Ok(v) if v == "1" => true,
+        Ok(v) if v == "0" || v.is_empty() => false,
+        Ok(v) => {
+            return Err(format!(
+                "{ALLOW_LOOPBACK_ENV} is `{}`: set it to 1 to allow plain-http IdPs on \
+                 loopback, or to 0 or leave it unset",
+                crate::text::clip(&v.escape_debug().to_string())
+            ));
+        }
+    };
     check_idp_url_with(what, url, allowed)
 }
 
@@ -150,6 +163,17 @@ impl NewOidc {
                 return Err(Error::Invalid(format!(
                     "{what} `{}` has a control character",
                     crate::text::clip(&value.escape_debug().to_string())
+                )));
+            }
+            // Nor an invisible character no IdP sends, as claim rules refuse: a groups claim
+            // named `groups` and a zero-width space matched no claim, and every member the
+            // `groups` rules admitted lost their role at their next sign-in, unseen; one
+            // holding U+202E printed its line backwards (round 29 hostile-input review).
+            if let Some(c) = crate::text::first_hidden(value) {
+                return Err(Error::Invalid(format!(
+                    "{what} `{}` holds U+{:04X}, an invisible character no IdP sends",
+                    crate::text::clip(&crate::text::written_out(value, crate::text::is_hidden_at)),
+                    u32::from(c)
                 )));
             }
         }
