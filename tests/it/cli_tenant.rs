@@ -1171,6 +1171,27 @@ fn a_dynamic_groups_blank_claim_value_is_refused_in_a_tenant_file() {
         stderr(&out)
     );
     assert_eq!(audit_rows(&db), rows, "nothing applied");
+    // Nor one given as `null`: it followed the group's name instead, silently (round 29
+    // hostile-input review).
+    let null = text.replace(
+        "\"claim_value\": \"Flowhost-Requesters\"",
+        "\"claim_value\": null",
+    );
+    std::fs::write(dir.path().join("null.json"), null).expect("write");
+    let out = flowhost(
+        dir.path(),
+        &db,
+        &[
+            "tenant",
+            "apply",
+            "null.json",
+            "--as",
+            "olivia.owner@acme-mssp.test",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("claim_value"), "{}", stderr(&out));
+    assert_eq!(audit_rows(&db), rows, "nothing applied");
     // Nor one holding an invisible character, nor a claim rule's name or value: none ever
     // matches what an IdP sends (round 17 hostile-input review).
     for (from, to, at) in [

@@ -1279,13 +1279,15 @@ fn a_case_query_giving_null_is_refused_not_widened() {
     }
     // A new case's mode given as `null` is refused too: it made a case every case
     // reader sees (round 26 leak review).
-    let made = server.post(
-        "/api/v1/workspaces/mssp-soc/cases",
-        &owner,
-        &json!({ "title": "t", "severity": "low", "access_mode": null }),
-    );
-    assert_eq!(made.status, 400, "{}", made.text);
-    assert!(made.text.contains("access_mode"), "{}", made.text);
+    // So are its state, assignee and fields: a `null` state was stored as `open` where a
+    // blank one is refused (round 29 hostile-input review).
+    for field in ["access_mode", "state", "assignee", "fields"] {
+        let mut body = json!({ "title": "t", "severity": "low" });
+        body[field] = Value::Null;
+        let made = server.post("/api/v1/workspaces/mssp-soc/cases", &owner, &body);
+        assert_eq!(made.status, 400, "{field}: {}", made.text);
+        assert!(made.text.contains(field), "{field}: {}", made.text);
+    }
     // A record given as an array is refused, naming where: serde read one from an array,
     // its fields in order, so `"filter": []` filtered nothing (round 27 steps review).
     for (named, at, body) in [

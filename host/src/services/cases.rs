@@ -58,9 +58,12 @@ pub struct NewCase {
     #[serde(default)]
     pub description: String,
     pub severity: Severity,
-    #[serde(default)]
+    /// Left out: `open`; given as `null` refused, as a blank one is: a reference that found
+    /// nothing was stored as `open` (round 29 hostile-input review).
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub state: Option<String>,
-    #[serde(default)]
+    /// Left out: nobody; given as `null` refused, as for `state`.
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub assignee: Option<String>,
     #[serde(default)]
     pub reviewers: Vec<String>,
@@ -71,7 +74,8 @@ pub struct NewCase {
     pub access_mode: Option<AccessMode>,
     #[serde(default)]
     pub collaborators: Vec<String>,
-    #[serde(default)]
+    /// Left out: none; given as `null` refused (not an object), as for `state`.
+    #[serde(default, deserialize_with = "crate::json_limits::given")]
     pub fields: Option<serde_json::Value>,
 }
 

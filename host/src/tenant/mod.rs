@@ -81,8 +81,14 @@ pub struct GroupSpec {
     pub description: String,
     #[serde(rename = "type")]
     pub kind: GroupKind,
-    /// The IdP group a dynamic group mirrors (default: its name).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The IdP group a dynamic group mirrors (default: its name). Given as `null` refused,
+    /// as a blank one is: a group re-applied so followed its name instead, silently (round
+    /// 29 hostile-input review).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::json_limits::given"
+    )]
     pub claim_value: Option<String>,
     /// Members of a static group (workspace members only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
