@@ -640,6 +640,60 @@ fn workflows_publish_list_and_run_for_the_allowed_only() {
     assert_eq!(broken.status, 400, "{}", broken.text);
 }
 
+/// A route that reads no query string refuses one, naming the parameter: axum dropped it
+/// unread, so `POST …/cases/query?severity=critical` answered every case unfiltered, where the
+/// routes that read a query refuse what they do not take (round 29 hostile-input review).
+#[test]
+fn a_route_that_reads_no_query_refuses_one() {
+    let server = Server::start();
+    let owner = server.key(OWNER, "mssp-soc");
+    let base = "/api/v1/workspaces/mssp-soc";
+    let query = server.post(
+        &format!("{base}/cases/query?severity=critical"),
+        &owner,
+        &json!({}),
+    );
+    assert_eq!(query.status, 400, "{}", query.text);
+    assert!(
+        query.text.contains("takes no query parameter `severity`"),
+        "{}",
+        query.text
+    );
+    let made = server.post_keyed(
+        &format!("{base}/cases?severity=critical"),
+        &owner,
+        "k-query",
+        &json!({ "title": "t", "severity": "low" }),
+    );
+    assert_eq!(made.status, 400, "{}", made.text);
+    let listed = server.get(&format!("{base}/workflows?name=triage"), Some(&owner));
+    assert_eq!(listed.status, 400, "{}", listed.text);
+    assert!(listed.text.contains("`name`"), "{}", listed.text);
+    // A crafted name is not quoted back.
+    let crafted = server.get(&format!("{base}/workflows?Call%20us%20now=1"), Some(&owner));
+    assert_eq!(crafted.status, 400, "{}", crafted.text);
+    assert!(!crafted.text.contains("Call us"), "{}", crafted.text);
+    // Allowed paths: the same routes without one, and a route that reads its query.
+    assert_eq!(
+        server
+            .post(&format!("{base}/cases/query"), &owner, &json!({}))
+            .status,
+        200
+    );
+    assert_eq!(
+        server
+            .get(&format!("{base}/workflows"), Some(&owner))
+            .status,
+        200
+    );
+    assert_eq!(
+        server
+            .get("/api/v1/runs?workspace=mssp-soc&limit=5", Some(&owner))
+            .status,
+        200
+    );
+}
+
 /// A start or a case creation sent again with its `Idempotency-Key` (its answer lost: a
 /// timeout, a dropped connection, a 503 after its commit) is answered with the run or case
 /// the key made, never made twice; the key is the caller's own, and reused for another

@@ -63,12 +63,21 @@ pub(super) fn fields(body: &[u8], what: &str) -> Result<Vec<(String, String)>, S
 /// listed everything (round 27 web review), and quoting any name put a crafted link's words
 /// on the site's signed-in pages (round 28 web and leak reviews). The pages' one rule.
 pub(super) fn only_known(params: &[(String, String)], known: &[&str]) -> Result<(), String> {
+    only_known_by(params, known, "this page")
+}
+
+/// [`only_known`], saying what refuses them (`this page`, `this route`).
+pub(super) fn only_known_by(
+    params: &[(String, String)],
+    known: &[&str],
+    what: &str,
+) -> Result<(), String> {
     match params.iter().find(|(k, _)| !known.contains(&k.as_str())) {
         None => {}
         Some((name, _)) if quotable(name) => {
-            return Err(format!("this page takes no query parameter `{name}`"));
+            return Err(format!("{what} takes no query parameter `{name}`"));
         }
-        Some(_) => return Err("a query parameter this page does not take".to_owned()),
+        Some(_) => return Err(format!("a query parameter {what} does not take")),
     }
     // Each once: a link giving one twice was read by its first (round 28 self-review).
     match known

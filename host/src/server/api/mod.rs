@@ -14,6 +14,7 @@ mod common_answers;
 pub(super) mod error;
 mod idempotency;
 mod interactions;
+mod no_query;
 mod outcome;
 mod runs;
 mod workflows;
@@ -85,17 +86,21 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The API's routes, bodies capped at [`body::MAX_BODY_BYTES`].
 pub(super) fn routes() -> Router<AppState> {
     let (api, doc) = documented();
+    let reading = no_query::reading_queries(&doc);
     let doc = std::sync::Arc::new(doc);
-    api.route("/api/v1/health", get(health))
-        .route(
-            "/api/v1/openapi.json",
-            get(move || {
-                let doc = doc.clone();
-                async move { Json(doc.as_ref().clone()) }
-            }),
-        )
-        .route("/api/{*rest}", axum::routing::any(no_such_route))
-        .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
+    api.route_layer(axum::middleware::from_fn(move |request, next| {
+        no_query::refuse(reading.clone(), request, next)
+    }))
+    .route("/api/v1/health", get(health))
+    .route(
+        "/api/v1/openapi.json",
+        get(move || {
+            let doc = doc.clone();
+            async move { Json(doc.as_ref().clone()) }
+        }),
+    )
+    .route("/api/{*rest}", axum::routing::any(no_such_route))
+    .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
 }
 
 /// A path under `/api/` the API does not have.
