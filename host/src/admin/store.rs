@@ -154,24 +154,22 @@ pub(crate) fn insert_sso_member(
     Ok(())
 }
 
-/// Changes a member's role (and so widens to them the restricted cases naming them,
-/// `store::sight`).
+/// Changes a member's role ([`widen_if_reading_now`]).
 pub(crate) fn set_member_role(
     conn: &Connection,
     ws: i64,
     user: i64,
     role: &str,
 ) -> Result<(), Error> {
+    let old = role_of(conn, ws, user)?;
     conn.execute(
         "UPDATE memberships SET role = ?3 WHERE workspace_id = ?1 AND user_id = ?2",
         params![ws, user, role],
     )?;
-    crate::store::sight::widen_to_user(conn, ws, user)?;
-    Ok(())
+    widen_if_reading_now(conn, ws, user, old.as_deref(), role)
 }
 
-/// Changes an SSO member's role and the rule that gave it; a role that changed widens to
-/// them the restricted cases naming them (`store::sight`).
+/// Changes an SSO member's role and the rule that gave it ([`widen_if_reading_now`]).
 pub(crate) fn set_sso_member_role(
     conn: &Connection,
     ws: i64,
@@ -179,19 +177,12 @@ pub(crate) fn set_sso_member_role(
     role: &str,
     rank: u32,
 ) -> Result<(), Error> {
-    let changed = conn.execute(
-        "UPDATE memberships SET role = ?3, rule_rank = ?4
-          WHERE workspace_id = ?1 AND user_id = ?2 AND role <> ?3",
+    let old = role_of(conn, ws, user)?;
+    conn.execute(
+        "UPDATE memberships SET role = ?3, rule_rank = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
         params![ws, user, role, rank],
     )?;
-    if changed > 0 {
-        crate::store::sight::widen_to_user(conn, ws, user)?;
-    }
-    conn.execute(
-        "UPDATE memberships SET rule_rank = ?3 WHERE workspace_id = ?1 AND user_id = ?2",
-        params![ws, user, rank],
-    )?;
-    Ok(())
+    widen_if_reading_now(conn, ws, user, old.as_deref(), role)
 }
 
 /// Deletes a membership with the person's group memberships and personal keys in the
@@ -274,6 +265,51 @@ pub(crate) fn members(conn: &Connection, workspace: &str) -> Result<Vec<MemberIn
 }
 
 // Custom roles.
+
+/// The role user `user` holds in `ws`, as stored, if a member.
+pub(crate) fn role_of(conn: &Connection, ws: i64, user: i64) -> Result<Option<String>, Error> {
+    conn.query_row(
+        "SELECT role FROM memberships WHERE workspace_id = ?1 AND user_id = ?2",
+        params![ws, user],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(internal)
+}
+
+/// Whether role `role` (as stored) of `ws` grants `case.read`.
+pub(crate) fn role_reads_cases(conn: &Connection, ws: i64, role: &str) -> Result<bool, Error> {
+    use crate::access::{RoleName, Scope};
+    Ok(match RoleName::parse(role) {
+        RoleName::Builtin(b) => b.scopes().contains(Scope::CaseRead),
+        RoleName::Custom(name) => match custom_role_scopes(conn, ws, &name)? {
+            Some(text) => super::stored_scopes(&text)?.contains(Scope::CaseRead),
+            None => false,
+        },
+    })
+}
+
+/// Widens to user `user` the restricted cases of `ws` naming them (`store::sight`) when their
+/// role changing from `old` to `new` makes them read cases: only then do they come to see
+/// those cases. A change that leaves them reading cases, or not, widens nothing: it hid every
+/// earlier read of those cases from everyone without bypass, the case's own people too
+/// (round 29 self-review).
+pub(crate) fn widen_if_reading_now(
+    conn: &Connection,
+    ws: i64,
+    user: i64,
+    old: Option<&str>,
+    new: &str,
+) -> Result<(), Error> {
+    let was = match old {
+        Some(old) => role_reads_cases(conn, ws, old)?,
+        None => false,
+    };
+    if !was && role_reads_cases(conn, ws, new)? {
+        crate::store::sight::widen_to_user(conn, ws, user)?;
+    }
+    Ok(())
+}
 
 /// The scopes (as stored) of custom role `name` in `ws`, if it exists.
 pub(crate) fn custom_role_scopes(

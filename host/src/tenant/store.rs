@@ -270,19 +270,22 @@ pub(super) fn role_specs(conn: &Connection, ws: i64) -> Result<Vec<RoleSpec>, Er
         .collect())
 }
 
-/// Changes the scopes of custom role `name`, and so widens to its members the restricted
-/// cases naming them (`store::sight`).
+/// Changes the scopes of custom role `name`; when they come to hold `case.read`, widens to
+/// its members the restricted cases naming them (`store::sight`).
 pub(super) fn set_role_scopes(
     conn: &Connection,
     ws: i64,
     name: &str,
     scopes: &str,
 ) -> Result<(), Error> {
+    let was = crate::admin::store::role_reads_cases(conn, ws, name)?;
     conn.execute(
         "UPDATE custom_roles SET scopes = ?3 WHERE workspace_id = ?1 AND name = ?2",
         params![ws, name, scopes],
     )?;
-    crate::store::sight::widen_to_role(conn, ws, name)?;
+    if !was && crate::admin::store::role_reads_cases(conn, ws, name)? {
+        crate::store::sight::widen_to_role(conn, ws, name)?;
+    }
     Ok(())
 }
 
@@ -371,12 +374,12 @@ pub(super) fn set_member(
     break_glass: bool,
     source: &str,
 ) -> Result<(), Error> {
+    let old = crate::admin::store::role_of(conn, ws, user)?;
     conn.execute(
         "UPDATE memberships SET role = ?3, source = ?5, rule_rank = NULL, break_glass = ?4 WHERE workspace_id = ?1 AND user_id = ?2",
         params![ws, user, role, break_glass, source],
     )?;
-    crate::store::sight::widen_to_user(conn, ws, user)?;
-    Ok(())
+    crate::admin::store::widen_if_reading_now(conn, ws, user, old.as_deref(), role)
 }
 
 /// Stores a membership with `source` (`invite` or `sso`).
