@@ -956,6 +956,104 @@ fn case_events_stored_before_sights_were_kept_are_hidden_once_their_case_is_wide
     assert_eq!(watched(TINA), 1, "only the run of the event that added her");
 }
 
+/// A run's own read stored before sights were kept, of a case opened since, is hidden for
+/// good (migration 47): judged as the case stands, it was handed to every reader of cases
+/// (round 29 self-review).
+#[test]
+fn a_read_stored_before_sights_were_kept_of_a_case_opened_since_is_hidden() {
+    let env = Env::new();
+    const SAM: &str = "sam.lead@acme-mssp.test";
+    const OMAR: &str = "omar.operator@acme-mssp.test";
+    env.create_case("mssp-soc", "read", "high");
+    env.restrict("C-1", Some(SAM));
+    let file = env.write(
+        "look.json",
+        &json!({ "name": "look", "workspace": "mssp-soc",
+            "steps": [ { "id": "q", "uses": "cases/query-cases", "with": {} } ] }),
+    );
+    let ran: Value =
+        serde_json::from_str(&env.ok(&["run", &file, "--as", OWNER, "--json"])).expect("json");
+    let run = ran["run_id"].as_str().expect("a run").to_owned();
+    // Whether omar is shown what the run's steps did.
+    let withheld = |run: &str| {
+        let shown: Value =
+            serde_json::from_str(&env.ok(&["runs", "show", run, "--as", OMAR, "--json"]))
+                .expect("json");
+        shown["run"]["steps_withheld"] == true
+    };
+    assert!(withheld(&run), "it read a case hidden from omar");
+    // As a database from before migrations 45 and 46 held it, the case opened before the
+    // upgrade.
+    {
+        let db = crate::common::db_at(&env.db);
+        let back = if crate::common::on_postgres() {
+            "DELETE FROM flowhost_migrations WHERE version >= 27"
+        } else {
+            "PRAGMA user_version = 46"
+        };
+        db.conn()
+            .execute_batch(&format!(
+                "UPDATE run_cases SET sight = NULL; UPDATE cases SET restricted = 0; {back};"
+            ))
+            .expect("as before");
+    }
+    assert!(withheld(&run), "what it read then is not omar's");
+    // Allowed path: a run of the case as it is now is his to see.
+    let again: Value =
+        serde_json::from_str(&env.ok(&["run", &file, "--as", OWNER, "--json"])).expect("json");
+    assert!(!withheld(again["run_id"].as_str().expect("a run")));
+}
+
+/// A role change widens a restricted case naming the member only when it makes them read
+/// cases: every role change (a demotion too) hid the runs of the case's earlier events from
+/// everyone without bypass, its own people included (round 29 self-review).
+#[test]
+fn only_a_role_change_that_makes_a_member_read_cases_widens_the_cases_naming_them() {
+    let env = Env::new();
+    const SAM: &str = "sam.lead@acme-mssp.test";
+    const OMAR: &str = "omar.operator@acme-mssp.test";
+    env.publish_as_owner(
+        "watch",
+        &json!({ "name": "watch", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "case_collaborators_list_updated" },
+            "steps": [ { "id": "w", "wait": "1ms" } ] }),
+    );
+    env.create_case("mssp-soc", "watched", "high");
+    let both = format!("{SAM},{OMAR}");
+    env.update_restrictions(
+        "C-1",
+        &["--access-mode", "restricted", "--set-collaborators", &both],
+    );
+    env.dispatch(2);
+    let watched = |who: &str| {
+        env.runs_listed(who)
+            .into_iter()
+            .filter(|r| r["workflow"] == "watch")
+            .count()
+    };
+    let set_role = |who: &str, role: &str| {
+        env.ok(&[
+            "users",
+            "set-role",
+            who,
+            "--role",
+            role,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+        ]);
+    };
+    assert_eq!(watched(OMAR), 1);
+    // Sam reads cases before and after: nothing is widened.
+    set_role(SAM, "operator");
+    assert_eq!(watched(OMAR), 1, "omar's sight of the case never changed");
+    // Sam comes to read cases again after a time without: widened to him.
+    set_role(SAM, "interact-only");
+    set_role(SAM, "contributor");
+    assert_eq!(watched(OMAR), 0, "the case was widened to sam");
+}
+
 /// A member deleted while still named on a restricted case, and invited again, does not see
 /// what runs did with the case while they were gone: they come to see it again as if added
 /// to it (round 29 leak review: nothing widened the case, and the runs of its events while

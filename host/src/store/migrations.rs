@@ -1046,23 +1046,29 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
 /// Migration 47 (PostgreSQL 27): reads and case events stored before migrations 45 and 46
 /// kept no sight, and were judged as their case stands for good: a case restricted then and
 /// widened since handed what runs had read of it to those it was widened to (round 29
-/// reviews). Read closed, as of now: a read of a case restricted now, or a case event about
-/// one, keeps the case's sight now, so the next widening hides it; a case event that
-/// recorded its case restricted, about a case open now, was written before it was opened
-/// and is hidden for good, as one naming who left in a widening change (-1). A payload is
-/// matched as text, as the host writes it (compact JSON): one that does not read is not
-/// parsed here, and so cannot stop the migration. Only rows without a sight change.
+/// reviews). Read closed, as of now: a run's read of a case restricted now, or a case event
+/// about one, keeps the case's sight now, so the next widening hides it; a run's own read of
+/// a case open now (only restricted reads are recorded) was of a case opened since, and is
+/// hidden for good (-1), as is a case event from before sights were kept that recorded its
+/// case restricted, about one open now. A payload is matched as text, as the host writes it
+/// (compact JSON), so one that does not read cannot stop the migration. Only rows without a
+/// sight change; inherited reads keep NULL by design (a case open when the event was claimed).
 pub(crate) const BACKFILL_SIGHTS: &str = r#"
     UPDATE run_cases SET sight = (SELECT c.sight FROM cases c WHERE c.id = run_cases.case_id)
      WHERE sight IS NULL
        AND case_id IN (SELECT id FROM cases WHERE restricted <> 0);
+    UPDATE run_cases SET sight = -1
+     WHERE sight IS NULL AND inherited = 0
+       AND case_id IN (SELECT id FROM cases WHERE restricted = 0);
     UPDATE events SET sight = (SELECT c.sight FROM cases c WHERE c.id = events.case_id)
      WHERE sight IS NULL AND source LIKE 'case-service:%'
        AND case_id IN (SELECT id FROM cases WHERE restricted <> 0);
     UPDATE events SET sight = -1
      WHERE sight IS NULL AND source LIKE 'case-service:%'
        AND payload LIKE '%"access_mode":"restricted"%'
-       AND case_id IN (SELECT id FROM cases WHERE restricted = 0);
+       AND case_id IN (SELECT id FROM cases WHERE restricted = 0)
+       AND id < (SELECT COALESCE(MIN(e.id), 1 + (SELECT COALESCE(MAX(a.id), 0) FROM events a))
+                   FROM events e WHERE e.sight IS NOT NULL);
 "#;
 
 /// The newest migration this flowhost knows: the version of a database it has opened.
