@@ -1004,6 +1004,53 @@ fn a_read_stored_before_sights_were_kept_of_a_case_opened_since_is_hidden() {
     assert!(!withheld(again["run_id"].as_str().expect("a run")));
 }
 
+/// A member an SSO login shut out, let in again by a later login, does not see what runs did
+/// with a restricted case naming them while they were shut out, as one deleted and invited
+/// again does not (round 29 leak review: the returning login widened nothing).
+#[test]
+fn a_member_an_sso_login_shut_out_and_let_in_again_sees_nothing_from_while_they_were_out() {
+    let env = Env::new();
+    const SAM: &str = "sam.lead@acme-mssp.test";
+    const TINA: &str = "tina.analyst@acme-mssp.test";
+    env.publish_as_owner(
+        "watch",
+        &json!({ "name": "watch", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "case_collaborators_list_updated" },
+            "steps": [ { "id": "w", "wait": "1ms" } ] }),
+    );
+    env.create_case("mssp-soc", "watched", "high");
+    let both = format!("{SAM},{TINA}");
+    env.update_restrictions(
+        "C-1",
+        &["--access-mode", "restricted", "--set-collaborators", &both],
+    );
+    env.dispatch(2);
+    let watched = |who: &str| {
+        env.runs_listed(who)
+            .into_iter()
+            .filter(|r| r["workflow"] == "watch")
+            .count()
+    };
+    assert_eq!(watched(TINA), 1);
+    let login = |groups: &[&str]| {
+        let claims = json!({ "email": TINA, "groups": groups }).to_string();
+        env.ok(&["sso", "login", "--idp", "acme-okta", "--claims", &claims]);
+    };
+    login(&["nobody"]);
+    env.update_restrictions("C-1", &["--remove", SAM]);
+    env.dispatch(2);
+    login(&["soc-analysts"]);
+    assert_eq!(
+        watched(TINA),
+        0,
+        "what ran while she was shut out is not hers"
+    );
+    // Allowed path: what runs after she is back is hers to see.
+    env.update_restrictions("C-1", &["--add", SAM]);
+    env.dispatch(2);
+    assert_eq!(watched(TINA), 1);
+}
+
 /// A role change widens a restricted case naming the member only when it makes them read
 /// cases: every role change (a demotion too) hid the runs of the case's earlier events from
 /// everyone without bypass, its own people included (round 29 self-review).

@@ -534,6 +534,22 @@ fn login_in_workspace(
     if existing.as_deref() != Some(outcome) {
         changes.push(format!("SSO outcome: {outcome}"));
     }
+    // A login that lets a member shut out by an earlier one act again widens to them the
+    // restricted cases naming them, as inviting them again does (`store::sight`): shut out,
+    // they saw nothing of those cases, and they were shown it all "as read" on their return
+    // (round 29 leak review). Shut out: denied, or admitted as external keeping an SSO
+    // membership (its last Owner); acting: a member, or external beside an invitation.
+    let shut_out = |outcome: &str, source: Option<Source>| {
+        outcome == "denied" || (outcome == "external" && source == Some(Source::Sso))
+    };
+    if let Some(before) = existing.as_deref()
+        && shut_out(before, current.as_ref().map(|(_, s)| *s))
+        && let Some(user) = user_id(tx, email)?
+        && let Some((_, source)) = membership(tx, ws, user)?
+        && !shut_out(outcome, Some(source))
+    {
+        crate::store::sight::widen_to_user(tx, ws, user)?;
+    }
     audit::record(
         tx,
         &Actor::Sso(email.as_str()),
