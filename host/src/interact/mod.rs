@@ -749,7 +749,7 @@ fn case_allows(
     // everyone without bypass, an approval waited for good (round 29 kill review).
     // Looked up whatever its run's own trigger: a run one hop later (a custom event's) is
     // of the chain too (round 29 web review).
-    if !crate::cases::saw_events_hidden_for_good(conn, r.run, &viewer())? {
+    if !viewer().bypass && !crate::cases::saw_events_hidden_for_good(conn, r.run, &viewer())? {
         return Ok(false);
     }
     match store::cause_of(conn, r.run)? {

@@ -550,7 +550,10 @@ impl Engine {
             .and_then(|()| vouched_for(self))
         {
             let why = match &e {
-                Error::Denied(_) | Error::NotFound(_) => format!("refused as it started: {e}"),
+                // A binder who no longer acts is a conflict (`run_standing::no_standing`).
+                Error::Denied(_) | Error::NotFound(_) | Error::Conflict(_) => {
+                    format!("refused as it started: {e}")
+                }
                 // Not decided (the access data did not read): it ends too, rather than be
                 // resumed by a scheduler with nobody's decision behind it (review); the
                 // starter is told the infrastructure's failure and may start it again.
