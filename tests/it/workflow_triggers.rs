@@ -928,6 +928,9 @@ fn case_events_stored_before_sights_were_kept_are_hidden_once_their_case_is_wide
     );
     env.create_case("mssp-soc", "watched", "high");
     env.restrict("C-1", Some(SAM));
+    // And one restricted then, opened before the upgrade.
+    env.create_case("mssp-soc", "opened", "high");
+    env.restrict("C-2", Some(SAM));
     env.dispatch(2);
     // As a database from before migrations 45 and 46 (PostgreSQL 25, 26) held them: no
     // sight kept; the migration after them not applied yet.
@@ -940,7 +943,10 @@ fn case_events_stored_before_sights_were_kept_are_hidden_once_their_case_is_wide
         };
         db.conn()
             .execute_batch(&format!(
-                "UPDATE events SET sight = NULL; UPDATE run_cases SET sight = NULL; {back};"
+                "UPDATE events SET sight = NULL; UPDATE run_cases SET sight = NULL;
+                 UPDATE cases SET restricted = 0, sight = 0, widened = 0 WHERE title = 'opened';
+                 DELETE FROM case_people WHERE case_id IN (SELECT id FROM cases WHERE title = 'opened');
+                 {back};"
             ))
             .expect("as before");
     }
@@ -952,8 +958,10 @@ fn case_events_stored_before_sights_were_kept_are_hidden_once_their_case_is_wide
             .filter(|r| r["workflow"] == "watch")
             .count()
     };
-    assert_eq!(watched(OWNER), 2);
+    assert_eq!(watched(OWNER), 3);
     assert_eq!(watched(TINA), 1, "only the run of the event that added her");
+    // The event of a case restricted then, open now, is hidden for good: it named sam.
+    assert_eq!(watched("omar.operator@acme-mssp.test"), 0);
 }
 
 /// A run's own read stored before sights were kept, of a case opened since, is hidden for

@@ -1050,7 +1050,8 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
 /// about one, keeps the case's sight now, so the next widening hides it; a run's own read of
 /// a case open now (only restricted reads are recorded) was of a case opened since, and is
 /// hidden for good (-1), as is a case event from before sights were kept that recorded its
-/// case restricted, about one open now. A payload is matched as text, as the host writes it
+/// case restricted, about one open now (first: the stamps of the others would move the bound
+/// of "before stamping", round 29 self-review). A payload is matched as text, as the host writes it
 /// (compact JSON), so one that does not read cannot stop the migration. Only rows without a
 /// sight change; inherited reads keep NULL by design (a case open when the event was claimed).
 pub(crate) const BACKFILL_SIGHTS: &str = r#"
@@ -1060,15 +1061,15 @@ pub(crate) const BACKFILL_SIGHTS: &str = r#"
     UPDATE run_cases SET sight = -1
      WHERE sight IS NULL AND inherited = 0
        AND case_id IN (SELECT id FROM cases WHERE restricted = 0);
-    UPDATE events SET sight = (SELECT c.sight FROM cases c WHERE c.id = events.case_id)
-     WHERE sight IS NULL AND source LIKE 'case-service:%'
-       AND case_id IN (SELECT id FROM cases WHERE restricted <> 0);
     UPDATE events SET sight = -1
      WHERE sight IS NULL AND source LIKE 'case-service:%'
        AND payload LIKE '%"access_mode":"restricted"%'
        AND case_id IN (SELECT id FROM cases WHERE restricted = 0)
        AND id < (SELECT COALESCE(MIN(e.id), 1 + (SELECT COALESCE(MAX(a.id), 0) FROM events a))
                    FROM events e WHERE e.sight IS NOT NULL);
+    UPDATE events SET sight = (SELECT c.sight FROM cases c WHERE c.id = events.case_id)
+     WHERE sight IS NULL AND source LIKE 'case-service:%'
+       AND case_id IN (SELECT id FROM cases WHERE restricted <> 0);
 "#;
 
 /// The newest migration this flowhost knows: the version of a database it has opened.
