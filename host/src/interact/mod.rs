@@ -636,7 +636,15 @@ impl Platform {
                 let (mut runs, mut errors) = (Vec::new(), Vec::new());
                 // Read again under the lock: one answered or timed out meanwhile is passed.
                 for &key in chunk {
-                    match store::due_one(tx, key, now)? {
+                    let due = store::due_one(tx, key, now)?;
+                    // The workspace's lock before the run's row, as a run's end and `respond`
+                    // take them: the other order deadlocked with an end on PostgreSQL's
+                    // writers (round 29 kill review).
+                    if let Some(Ok(r)) = &due {
+                        tx.lock_workspace(&r.workspace)
+                            .map_err(crate::platform::internal)?;
+                    }
+                    match due {
                         None => {}
                         Some(Ok(r))
                             if crate::runs::store::journal::has_ended_locked(tx, r.run)? =>
