@@ -34,8 +34,13 @@ pub const ALLOW_LOOPBACK_ENV: &str = "FLOWHOST_ALLOW_LOOPBACK_IDP";
 /// `Ok` if `url` may be an issuer or an IdP endpoint: `https://`, or plain `http://` to
 /// loopback when the operator allowed it ([`ALLOW_LOOPBACK_ENV`]). The error says why.
 pub fn check_idp_url(what: &str, url: &str) -> Result<(), String> {
-    // Set to anything but `1` or `0`, it is named, not read as off: `true` was, unsaid,
-    // as every other setting names a value it does not read (round 29 hostile-input review).
+    // Read only for a URL it decides (plain http): set to anything but `1` or `0`, it is
+    // named, not read as off, as every other setting names a value it does not read (round
+    // 29 hostile-input review: `true` was refused unsaid); an https IdP never meets it (the
+    // self-review: `false` failed every sign-in).
+    if !url.starts_with("http://") {
+        return check_idp_url_with(what, url, false);
+    }
     let allowed = match std::env::var(ALLOW_LOOPBACK_ENV) {
         Err(_) => false,
         Ok(v) if v == "1" => true,
