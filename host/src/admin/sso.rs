@@ -545,10 +545,10 @@ fn login_in_workspace(
     if let Some(before) = existing.as_deref()
         && shut_out(before, current.as_ref().map(|(_, s)| *s))
         && let Some(user) = user_id(tx, email)?
-        && let Some((_, source)) = membership(tx, ws, user)?
+        && let Some((role, source)) = membership(tx, ws, user)?
         && !shut_out(outcome, Some(source))
     {
-        crate::store::sight::widen_to_user(tx, ws, user)?;
+        store::widen_if_reading_now(tx, ws, user, None, role.as_str())?;
     }
     audit::record(
         tx,

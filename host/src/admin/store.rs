@@ -134,8 +134,7 @@ pub(crate) fn insert_invited_member(
         "INSERT INTO memberships (workspace_id, user_id, role, source) VALUES (?1, ?2, ?3, 'invite')",
         params![ws, user, role],
     )?;
-    crate::store::sight::widen_to_user(conn, ws, user)?;
-    Ok(())
+    widen_if_reading_now(conn, ws, user, None, role)
 }
 
 /// Stores a membership provisioned by an SSO login through the rule ranked `rank`.
@@ -150,8 +149,7 @@ pub(crate) fn insert_sso_member(
         "INSERT INTO memberships (workspace_id, user_id, role, source, rule_rank) VALUES (?1, ?2, ?3, 'sso', ?4)",
         params![ws, user, role, rank],
     )?;
-    crate::store::sight::widen_to_user(conn, ws, user)?;
-    Ok(())
+    widen_if_reading_now(conn, ws, user, None, role)
 }
 
 /// Changes a member's role ([`widen_if_reading_now`]).

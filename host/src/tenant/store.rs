@@ -395,8 +395,7 @@ pub(super) fn insert_member(
         "INSERT INTO memberships (workspace_id, user_id, role, source, break_glass) VALUES (?1, ?2, ?3, ?5, ?4)",
         params![ws, user, role, break_glass, source],
     )?;
-    crate::store::sight::widen_to_user(conn, ws, user)?;
-    Ok(())
+    crate::admin::store::widen_if_reading_now(conn, ws, user, None, role)
 }
 
 // Groups.
