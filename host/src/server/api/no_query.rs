@@ -59,10 +59,15 @@ pub(super) async fn refuse(
     if query.is_empty() {
         return next.run(request).await;
     }
+    // A `HEAD` is answered by its `GET`.
+    let method = match request.method() {
+        &Method::HEAD => Method::GET,
+        other => other.clone(),
+    };
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|m| (request.method().clone(), m.as_str().to_owned()));
+        .map(|m| (method, m.as_str().to_owned()));
     if route.is_none_or(|route| reading.contains(&route)) {
         return next.run(request).await;
     }
