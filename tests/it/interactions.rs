@@ -1382,6 +1382,50 @@ fn a_flows_failure_shows_its_message_only_to_who_may_see_what_the_run_saw() {
     assert!(text(&owner).contains("TOPSECRET-4711"), "{}", text(&owner));
 }
 
+/// A flow start sent again under its key, after the flow's form changed, is answered with the
+/// run it started: the form in use refused the retry of a start it had taken (round 29 kill
+/// review). A new start with those answers is refused by the form in use.
+#[test]
+fn a_keyed_flow_start_sent_again_after_its_form_changed_answers_its_run() {
+    let env = Env::new();
+    let flow = |field: &str| {
+        serde_json::json!({
+            "name": "report", "workspace": "mssp-soc", "run_as": OWNER,
+            "trigger": { "on": "interaction", "interaction": {
+                "title": "Report", "form": { "fields": [{ "name": field, "type": "text" }] } } },
+            "steps": [ { "id": "done", "exit": { "status": "filed" } } ]
+        })
+    };
+    env.publish_flow("report", &flow("url"));
+    let start = |key: &str| {
+        env.cli(&[
+            "interact",
+            "start",
+            "report",
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OPERATOR,
+            "--values",
+            r#"{"url":"http://phish.example"}"#,
+            "--idempotency-key",
+            key,
+            "--json",
+        ])
+    };
+    let first = start("lost-answer");
+    assert!(first.status.success(), "{}", text(&first));
+    let first: serde_json::Value = serde_json::from_slice(&first.stdout).expect("json");
+    env.publish_flow("report", &flow("link"));
+    let again = start("lost-answer");
+    assert!(again.status.success(), "{}", text(&again));
+    let again: serde_json::Value = serde_json::from_slice(&again.stdout).expect("json");
+    assert_eq!(again["run_id"], first["run_id"], "{again}");
+    let fresh = start("a-new-start");
+    assert!(!fresh.status.success());
+    assert!(text(&fresh).contains("unknown field"), "{}", text(&fresh));
+}
+
 /// Starting a flow from the CLI dispatches the workspace's pending events only for someone
 /// who may dispatch them (playbook.execute, decided by the access layer): an Interact Only
 /// requester's start left every pending event of the workspace dispatched (leak review).
