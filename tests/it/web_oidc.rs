@@ -215,37 +215,32 @@ fn oidc_settings_are_set_by_an_owner_and_never_show_the_secret() {
     assert!(hidden.contains("user information"), "{hidden}");
     // Plain http to loopback is the operator's opt-in, for local IdPs and tests: without
     // it, refused (the tests' processes run with it).
-    let without = Command::new(crate::common::flowhost_bin())
-        .env_remove(crate::common::ALLOW_LOOPBACK_IDP.0)
-        .arg("--db")
-        .arg(crate::common::db_arg(&d.db))
-        .args(set_args(
-            &file,
-            "mssp-soc",
-            "acme-okta",
-            "http://127.0.0.1:8080",
-            OWNER,
-        ))
-        .output()
-        .expect("flowhost runs");
+    // `oidc set` to a loopback IdP with the opt-in set to `allow` (`None`: unset).
+    let loopback_with = |allow: Option<&str>| {
+        let mut cmd = Command::new(crate::common::flowhost_bin());
+        match allow {
+            Some(value) => cmd.env(crate::common::ALLOW_LOOPBACK_IDP.0, value),
+            None => cmd.env_remove(crate::common::ALLOW_LOOPBACK_IDP.0),
+        };
+        cmd.arg("--db")
+            .arg(crate::common::db_arg(&d.db))
+            .args(set_args(
+                &file,
+                "mssp-soc",
+                "acme-okta",
+                "http://127.0.0.1:8080",
+                OWNER,
+            ))
+            .output()
+            .expect("flowhost runs")
+    };
+    let without = loopback_with(None);
     assert!(!without.status.success());
     let err = String::from_utf8_lossy(&without.stderr);
     assert!(err.contains("FLOWHOST_ALLOW_LOOPBACK_IDP=1"), "{err}");
     // Set to what it does not read, it is named, not taken for off (round 29 hostile-input
     // review: `true` was refused as if unset).
-    let misread = Command::new(crate::common::flowhost_bin())
-        .env(crate::common::ALLOW_LOOPBACK_IDP.0, "true")
-        .arg("--db")
-        .arg(crate::common::db_arg(&d.db))
-        .args(set_args(
-            &file,
-            "mssp-soc",
-            "acme-okta",
-            "http://127.0.0.1:8080",
-            OWNER,
-        ))
-        .output()
-        .expect("flowhost runs");
+    let misread = loopback_with(Some("true"));
     assert!(!misread.status.success());
     let err = String::from_utf8_lossy(&misread.stderr);
     assert!(

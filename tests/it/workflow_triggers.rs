@@ -249,6 +249,35 @@ impl Env {
         self.ok(&args);
     }
     /// The Owner dispatches mssp-soc's pending events, `times` rounds.
+    /// Publishes `watch`: a run as the Owner on each `case_collaborators_list_updated`.
+    fn publish_watch(&self) {
+        self.publish_as_owner(
+            "watch",
+            &json!({ "name": "watch", "workspace": "mssp-soc", "run_as": OWNER,
+                "trigger": { "on": "case_collaborators_list_updated" },
+                "steps": [ { "id": "w", "wait": "1ms" } ] }),
+        );
+    }
+    /// How many runs of `watch` `who` is listed.
+    fn watched(&self, who: &str) -> usize {
+        self.runs_listed(who)
+            .into_iter()
+            .filter(|r| r["workflow"] == "watch")
+            .count()
+    }
+    /// The database as one from before migrations 45 and 46 (PostgreSQL 25, 26) held it once
+    /// `sql` has run, the migration after them not applied yet.
+    fn as_before_sights(&self, sql: &str) {
+        let back = if crate::common::on_postgres() {
+            "DELETE FROM flowhost_migrations WHERE version >= 27"
+        } else {
+            "PRAGMA user_version = 46"
+        };
+        crate::common::db_at(&self.db)
+            .conn()
+            .execute_batch(&format!("{sql} {back};"))
+            .expect("as before");
+    }
     fn dispatch(&self, times: usize) {
         for _ in 0..times {
             self.cli(&[
@@ -920,12 +949,7 @@ fn case_events_stored_before_sights_were_kept_are_hidden_once_their_case_is_wide
     let env = Env::new();
     const SAM: &str = "sam.lead@acme-mssp.test";
     const TINA: &str = "tina.analyst@acme-mssp.test";
-    env.publish_as_owner(
-        "watch",
-        &json!({ "name": "watch", "workspace": "mssp-soc", "run_as": OWNER,
-            "trigger": { "on": "case_collaborators_list_updated" },
-            "steps": [ { "id": "w", "wait": "1ms" } ] }),
-    );
+    env.publish_watch();
     env.create_case("mssp-soc", "watched", "high");
     env.restrict("C-1", Some(SAM));
     // And one restricted then, opened before the upgrade.
@@ -934,30 +958,14 @@ fn case_events_stored_before_sights_were_kept_are_hidden_once_their_case_is_wide
     env.dispatch(2);
     // As a database from before migrations 45 and 46 (PostgreSQL 25, 26) held them: no
     // sight kept; the migration after them not applied yet.
-    {
-        let db = crate::common::db_at(&env.db);
-        let back = if crate::common::on_postgres() {
-            "DELETE FROM flowhost_migrations WHERE version >= 27"
-        } else {
-            "PRAGMA user_version = 46"
-        };
-        db.conn()
-            .execute_batch(&format!(
-                "UPDATE events SET sight = NULL; UPDATE run_cases SET sight = NULL;
+    env.as_before_sights(
+        "UPDATE events SET sight = NULL; UPDATE run_cases SET sight = NULL;
                  UPDATE cases SET restricted = 0, sight = 0, widened = 0 WHERE title = 'opened';
-                 DELETE FROM case_people WHERE case_id IN (SELECT id FROM cases WHERE title = 'opened');
-                 {back};"
-            ))
-            .expect("as before");
-    }
+                 DELETE FROM case_people WHERE case_id IN (SELECT id FROM cases WHERE title = 'opened');",
+    );
     env.update_restrictions("C-1", &["--add", TINA]);
     env.dispatch(2);
-    let watched = |who: &str| {
-        env.runs_listed(who)
-            .into_iter()
-            .filter(|r| r["workflow"] == "watch")
-            .count()
-    };
+    let watched = |who: &str| env.watched(who);
     assert_eq!(watched(OWNER), 3);
     assert_eq!(watched(TINA), 1, "only the run of the event that added her");
     // The event of a case restricted then, open now, is hidden for good: it named sam.
@@ -992,19 +1000,7 @@ fn a_read_stored_before_sights_were_kept_of_a_case_opened_since_is_hidden() {
     assert!(withheld(&run), "it read a case hidden from omar");
     // As a database from before migrations 45 and 46 held it, the case opened before the
     // upgrade.
-    {
-        let db = crate::common::db_at(&env.db);
-        let back = if crate::common::on_postgres() {
-            "DELETE FROM flowhost_migrations WHERE version >= 27"
-        } else {
-            "PRAGMA user_version = 46"
-        };
-        db.conn()
-            .execute_batch(&format!(
-                "UPDATE run_cases SET sight = NULL; UPDATE cases SET restricted = 0; {back};"
-            ))
-            .expect("as before");
-    }
+    env.as_before_sights("UPDATE run_cases SET sight = NULL; UPDATE cases SET restricted = 0;");
     assert!(withheld(&run), "what it read then is not omar's");
     // Allowed path: a run of the case as it is now is his to see.
     let again: Value =
@@ -1020,12 +1016,7 @@ fn a_member_an_sso_login_shut_out_and_let_in_again_sees_nothing_from_while_they_
     let env = Env::new();
     const SAM: &str = "sam.lead@acme-mssp.test";
     const TINA: &str = "tina.analyst@acme-mssp.test";
-    env.publish_as_owner(
-        "watch",
-        &json!({ "name": "watch", "workspace": "mssp-soc", "run_as": OWNER,
-            "trigger": { "on": "case_collaborators_list_updated" },
-            "steps": [ { "id": "w", "wait": "1ms" } ] }),
-    );
+    env.publish_watch();
     env.create_case("mssp-soc", "watched", "high");
     let both = format!("{SAM},{TINA}");
     env.update_restrictions(
@@ -1033,12 +1024,7 @@ fn a_member_an_sso_login_shut_out_and_let_in_again_sees_nothing_from_while_they_
         &["--access-mode", "restricted", "--set-collaborators", &both],
     );
     env.dispatch(2);
-    let watched = |who: &str| {
-        env.runs_listed(who)
-            .into_iter()
-            .filter(|r| r["workflow"] == "watch")
-            .count()
-    };
+    let watched = |who: &str| env.watched(who);
     assert_eq!(watched(TINA), 1);
     let login = |groups: &[&str]| {
         let claims = json!({ "email": TINA, "groups": groups }).to_string();
@@ -1067,12 +1053,7 @@ fn only_a_role_change_that_makes_a_member_read_cases_widens_the_cases_naming_the
     let env = Env::new();
     const SAM: &str = "sam.lead@acme-mssp.test";
     const OMAR: &str = "omar.operator@acme-mssp.test";
-    env.publish_as_owner(
-        "watch",
-        &json!({ "name": "watch", "workspace": "mssp-soc", "run_as": OWNER,
-            "trigger": { "on": "case_collaborators_list_updated" },
-            "steps": [ { "id": "w", "wait": "1ms" } ] }),
-    );
+    env.publish_watch();
     env.create_case("mssp-soc", "watched", "high");
     let both = format!("{SAM},{OMAR}");
     env.update_restrictions(
@@ -1080,12 +1061,7 @@ fn only_a_role_change_that_makes_a_member_read_cases_widens_the_cases_naming_the
         &["--access-mode", "restricted", "--set-collaborators", &both],
     );
     env.dispatch(2);
-    let watched = |who: &str| {
-        env.runs_listed(who)
-            .into_iter()
-            .filter(|r| r["workflow"] == "watch")
-            .count()
-    };
+    let watched = |who: &str| env.watched(who);
     let set_role = |who: &str, role: &str| {
         env.ok(&[
             "users",
@@ -1119,12 +1095,7 @@ fn a_member_deleted_and_invited_again_sees_nothing_of_a_restricted_case_from_whi
     let env = Env::new();
     const SAM: &str = "sam.lead@acme-mssp.test";
     const TINA: &str = "tina.analyst@acme-mssp.test";
-    env.publish_as_owner(
-        "watch",
-        &json!({ "name": "watch", "workspace": "mssp-soc", "run_as": OWNER,
-            "trigger": { "on": "case_collaborators_list_updated" },
-            "steps": [ { "id": "w", "wait": "1ms" } ] }),
-    );
+    env.publish_watch();
     env.create_case("mssp-soc", "watched", "high");
     let both = format!("{SAM},{TINA}");
     env.update_restrictions(
@@ -1132,12 +1103,7 @@ fn a_member_deleted_and_invited_again_sees_nothing_of_a_restricted_case_from_whi
         &["--access-mode", "restricted", "--set-collaborators", &both],
     );
     env.dispatch(2);
-    let watched = |who: &str| {
-        env.runs_listed(who)
-            .into_iter()
-            .filter(|r| r["workflow"] == "watch")
-            .count()
-    };
+    let watched = |who: &str| env.watched(who);
     assert_eq!(watched(TINA), 1, "tina sees the run of the case she is on");
     let users = |args: &[&str]| {
         let mut all = vec!["users"];
