@@ -602,7 +602,8 @@ fn no_get_changes_anything() {
             .server
             .url(&format!("/interactions/{id}?verdict=escalate&csrf=x")),
     );
-    assert_eq!(attempt.status, 200);
+    // Refused as a parameter the page does not take (round 29), and nothing answered.
+    assert_eq!(attempt.status, 400, "{}", attempt.body);
     let signout = analyst.get(&site.server.url("/signout"));
     assert_eq!(signout.status, 405, "{}", signout.body);
     assert_eq!(
@@ -1057,6 +1058,34 @@ fn the_list_pages_refuse_a_query_parameter_they_do_not_take() {
     ] {
         assert_eq!(owner.get(&site.server.url(url)).status, 200, "{url}");
     }
+    // The detail pages too (round 29: one misspelt was read as none).
+    site.deployment.ok(&[
+        "cases",
+        "create",
+        "--title",
+        "t",
+        "--severity",
+        "low",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    for (url, named) in [
+        ("/cases/C-1?x=1", "`x`"),
+        ("/runs/R-0000000000000000?x=1", "`x`"),
+        ("/interactions/I-0000000000000000?x=1", "`x`"),
+        ("/flows/no-such-flow?strated=R-0000000000000000", "strated"),
+        (
+            "/cases/C-1?Call+us=1",
+            "a query parameter this page does not take",
+        ),
+    ] {
+        let refused = owner.get(&site.server.url(url));
+        assert_eq!(refused.status, 400, "{url}: {}", refused.body);
+        assert!(refused.body.contains(named), "{url}: {}", refused.body);
+    }
+    assert_eq!(owner.get(&site.server.url("/cases/C-1")).status, 200);
 }
 
 /// Every page's storage work stops at the request's deadline, as the API's does: only the

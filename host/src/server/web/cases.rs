@@ -278,7 +278,11 @@ pub(super) async fn show(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<String>,
+    StrictQuery(params): StrictQuery<Vec<(String, String)>>,
 ) -> Result<Html<String>, WebError> {
+    // It takes none, as the runs' detail page (round 29).
+    crate::server::urlencoded::only_known(&params, &[])
+        .map_err(|why| WebError::Host(Error::Invalid(why)))?;
     let s = shown(&state, &signed.session, id).await?;
     Ok(render(&s, &signed.session, None, Outcome::Shown))
 }

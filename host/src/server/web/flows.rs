@@ -118,8 +118,12 @@ pub(super) async fn show(
     State(state): State<AppState>,
     signed: Signed,
     Path(name): Path<String>,
+    StrictQuery(params): StrictQuery<Vec<(String, String)>>,
     StrictQuery(query): StrictQuery<StartedQuery>,
 ) -> Result<Html<String>, WebError> {
+    // It takes what a start redirects with, each once, as the runs' detail page (round 29).
+    crate::server::urlencoded::only_known(&params, &["started", "status", "seal"])
+        .map_err(|why| WebError::Host(Error::Invalid(why)))?;
     let f = flow(&state, &signed.session, &name).await?;
     Ok(render(
         &f,

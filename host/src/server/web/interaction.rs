@@ -40,7 +40,13 @@ pub(super) async fn show(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<String>,
+    crate::server::urlencoded::StrictQuery(params): crate::server::urlencoded::StrictQuery<
+        Vec<(String, String)>,
+    >,
 ) -> Result<Html<String>, WebError> {
+    // It takes none, as the runs' detail page (round 29).
+    crate::server::urlencoded::only_known(&params, &[])
+        .map_err(|why| WebError::Host(Error::Invalid(why)))?;
     let ix = view(&state, &signed.session, &id).await?;
     Ok(render(&ix, &signed.session, &[], None))
 }

@@ -97,7 +97,11 @@ pub(super) async fn show(
     State(state): State<AppState>,
     signed: Signed,
     Path(raw): Path<String>,
+    StrictQuery(params): StrictQuery<Vec<(String, String)>>,
 ) -> Result<Html<String>, WebError> {
+    // It takes none (round 29: the detail pages read one misspelt as none, as the list
+    // pages did before round 27).
+    only_known(&params, &[]).map_err(|why| WebError::Host(Error::Invalid(why)))?;
     let id =
         PublicId::parse(IdKind::Run, &raw).map_err(|e| WebError::named("run")(Error::from(e)))?;
     let (principal, workspace) = (
