@@ -124,7 +124,10 @@ impl Platform {
         let revision = self.latest_revision(source, name)?.ok_or_else(|| {
             Error::NotFound(format!("`{source}` has no published workflow `{name}`"))
         })?;
-        started_by_hand(name, &revision)?;
+        // Read once: what it starts on, and the custom roles its interactions select.
+        let doc = crate::store::json::parse("workflow_revisions.definition", &revision.definition)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        started_by_hand(name, &doc)?;
         // Accepted at once by whoever may install it there (SPEC SH-1).
         let accept_now = self.may_install(actor, destination, &revision).is_ok();
         // Accepted at once: the sharer vouches for the revision in the destination, so its
@@ -145,8 +148,6 @@ impl Platform {
                 self.may_install(actor, destination, &revision)?;
                 self.may_bind_shared(actor, destination, &revision)?;
             }
-            let doc = crate::store::json::parse("workflow_revisions.definition", &revision.definition)
-                .map_err(|e| Error::Internal(e.to_string()))?;
             let mut warnings = Vec::new();
             let mut interactions = 0;
             custom_role_selections(&doc, "$", &mut warnings, &mut interactions);
@@ -254,7 +255,9 @@ impl Platform {
                     share.source, share.name
                 ))
             })?;
-        started_by_hand(&share.name, &latest)?;
+        let doc = crate::store::json::parse("workflow_revisions.definition", &latest.definition)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        started_by_hand(&share.name, &doc)?;
         // The revision its acceptor looked at, or none: one the source published since is
         // not accepted unseen (SPEC SH-3; round 23 interactions review: a contributor's
         // publish between the offer and the acceptance reached the destination).
@@ -670,13 +673,11 @@ fn no_such_share() -> Error {
     Error::NotFound("there is no such share".into())
 }
 
-/// `Ok` if `revision` of `name` starts by hand or through its form: a shared workflow answers
+/// `Ok` if `doc`, a revision of `name`, starts by hand or through its form: a shared workflow answers
 /// none of its destination's triggers, and a revision a trigger starts is not started by hand
 /// (round 28), so one shared and accepted was a share nothing could start (round 29 review of
 /// round 28; SPEC SH-1, WF-2). Refused at the share and at its acceptance (a newer revision).
-fn started_by_hand(name: &str, revision: &crate::workflow::publish::Revision) -> Result<(), Error> {
-    let doc = crate::store::json::parse("workflow_revisions.definition", &revision.definition)
-        .map_err(|e| Error::Internal(e.to_string()))?;
+fn started_by_hand(name: &str, doc: &Value) -> Result<(), Error> {
     let on = doc
         .get("trigger")
         .and_then(|t| t.get("on"))
