@@ -343,6 +343,26 @@ pub(crate) fn lineage_started(run: &str, cond: &str) -> String {
     )
 }
 
+/// The payloads (as stored) of the events that started run `run` or a run it descends from
+/// (`run_ancestors`) for which `cond` (an SQL condition on `e`, the event) holds: two keyed
+/// looks, not one `OR` (PostgreSQL scanned every tenant's runs for that; round 27 storage
+/// review), as [`lineage_started`].
+pub(crate) fn lineage_payloads(
+    conn: &Connection,
+    run: i64,
+    cond: &str,
+) -> sql::Result<Vec<String>> {
+    let sql = format!(
+        "SELECT e.payload FROM runs r JOIN events e ON e.id = r.trigger_event
+         WHERE r.id = ?1 AND {cond}
+         UNION ALL
+         SELECT e.payload FROM run_ancestors a
+           JOIN runs r ON r.id = a.ancestor_id JOIN events e ON e.id = r.trigger_event
+         WHERE a.run_id = ?1 AND {cond}"
+    );
+    all_rows(conn, &sql, sql::params![run], |r| r.get::<String>(0))
+}
+
 /// [`lineage_started`]'s condition that a case event written at a restricted sight
 /// (`events.sight`) is about a case widened since (`cases.widened`), or names who left it in a
 /// change that widened it (-1): those who see it now may not have seen it then, and the run

@@ -225,16 +225,7 @@ pub fn hidden_for_good_events(
     conn: &Connection,
     run: i64,
 ) -> crate::store::sql::Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT se.payload FROM runs sr JOIN events se ON se.id = sr.trigger_event
-          WHERE sr.id = ?1 AND se.sight < 0
-         UNION ALL
-         SELECT se.payload FROM run_ancestors sa JOIN runs sr ON sr.id = sa.ancestor_id
-                JOIN events se ON se.id = sr.trigger_event
-          WHERE sa.run_id = ?1 AND se.sight < 0",
-    )?;
-    let rows = stmt.query_map([run], |r| r.get::<String>(0))?;
-    rows.collect()
+    crate::store::lineage_payloads(conn, run, "e.sight < 0")
 }
 
 /// [`crate::store::lineage_started`] of run `run` with `cond`, one query.

@@ -215,20 +215,11 @@ pub(in crate::workflow) fn lineage_case_events(
     if kinds.is_empty() {
         return Ok(Vec::new());
     }
-    // Two keyed looks, not one `OR`: PostgreSQL scanned every tenant's runs for that (round
-    // 27 storage review), as `lineage_read` once did.
-    let sql = format!(
-        "SELECT e.payload FROM runs r JOIN events e ON e.id = r.trigger_event
-         WHERE r.id = ?1 AND e.kind IN ({kinds})
-         UNION ALL
-         SELECT e.payload FROM run_ancestors a
-           JOIN runs r ON r.id = a.ancestor_id JOIN events e ON e.id = r.trigger_event
-         WHERE a.run_id = ?1 AND e.kind IN ({kinds})"
-    );
-    crate::store::all_rows(conn, &sql, params![run], |r| {
-        json::column(r, 0, "events.payload")
-    })
-    .map_err(internal)
+    crate::store::lineage_payloads(conn, run, &format!("e.kind IN ({kinds})"))
+        .map_err(internal)?
+        .iter()
+        .map(|text| json::parse("events.payload", text).map_err(|e| Error::Internal(e.to_string())))
+        .collect()
 }
 
 /// How many runs the events of chain `chain` have started so far (SPEC WF-9): those recorded
