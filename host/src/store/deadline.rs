@@ -48,9 +48,7 @@ thread_local! {
 /// and journal writes, which another tenant's steps waited behind unlabelled, and so counted
 /// as their own towards their stops in a row (round 28 self-review).
 pub fn label(share: &str) -> Label {
-    Label {
-        outer: LABEL.with(|l| l.replace(Some(share.into()))),
-    }
+    label_as(Some(share.into()))
 }
 
 /// This thread's [`label`], if any: for the threads doing parts of the same work
