@@ -297,27 +297,31 @@ fn step_run_as_an_outsider_records_nothing_in_that_workspace() {
     assert_eq!(executions("mssp-soc"), 1, "a member's run is recorded");
 }
 
+/// `n` as unsigned LEB128, appended to `out`.
+fn leb(mut n: u32, out: &mut Vec<u8>) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// A section of id `id` holding `payload`, appended to `out`.
+fn section(id: u8, payload: &[u8], out: &mut Vec<u8>) {
+    out.push(id);
+    leb(u32::try_from(payload.len()).expect("small"), out);
+    out.extend_from_slice(payload);
+}
+
 /// A component made to be costly to compile: one function, a loop over `branches` `if`s
 /// with `locals` locals live across all of them (the register allocator's work grows with
 /// their product: 20,000 × 2,000 is 315 KB that took 13 s of CPU and 870 MB to compile in a
 /// debug build). It exports nothing, so once compiled it is refused as no step.
 fn costly_to_compile(branches: u32, locals: u32) -> Vec<u8> {
-    fn leb(mut n: u32, out: &mut Vec<u8>) {
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-    fn section(id: u8, payload: &[u8], out: &mut Vec<u8>) {
-        out.push(id);
-        leb(u32::try_from(payload.len()).expect("small"), out);
-        out.extend_from_slice(payload);
-    }
     let mut body = Vec::new();
     leb(1, &mut body);
     leb(locals, &mut body);
@@ -425,6 +429,37 @@ fn a_component_costly_to_compile_is_refused_at_the_compilers_limits() {
     let text = common::text(&out);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("\"elsewhere\""), "{text}");
+}
+
+/// A component whose types nest two million deep fails its step, and only its step: the
+/// host read every component type to count resources (`wasm/module_shape.rs`), wasmparser
+/// reads nested types by recursion, and 6 MB of them overflowed the host's stack, every
+/// process that loaded it dying with it (round 30 hostile-step review; SPEC ST-2). They are
+/// read in the compiling child now, under its limits, which fails alone.
+#[test]
+fn a_component_whose_types_nest_millions_deep_fails_its_step_not_the_host() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("state/flowhost.db");
+    let mut types = vec![0x01]; // one type:
+    for _ in 0..2_000_000 {
+        types.extend([0x42, 0x01, 0x01]); // an instance type declaring one type,
+    }
+    types.extend([0x42, 0x00]); // the innermost declaring nothing
+    let mut component = b"\0asm\x0d\0\x01\0".to_vec();
+    section(7, &types, &mut component); // the component type section
+    let deep = dir.path().join("deep.wasm");
+    std::fs::write(&deep, component).expect("write");
+    let out = std::process::Command::new(common::flowhost_bin())
+        .current_dir(dir.path())
+        .arg("--db")
+        .arg(common::db_arg(&db))
+        .args(["step", "run", deep.to_str().expect("utf-8")])
+        .output()
+        .expect("flowhost runs");
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(2), "an exit, not a signal: {text}");
+    assert!(text.contains("deep.wasm"), "{text}");
+    assert!(text.contains("the compiler failed on it"), "{text}");
 }
 
 /// A step run outside any workflow that asked the host for cases publishes no events: no run

@@ -96,6 +96,9 @@ pub fn limits_key() -> Option<String> {
 pub enum CompileError {
     /// The bytes are not a component this engine compiles: they never will be.
     Invalid(String),
+    /// A core module of the component is out of the shape every instance allocator takes
+    /// (`module_shape.rs`; the reason as it says it): it never will be.
+    OutOfShape(String),
     /// It took more CPU time than a compile may, or compiled to more code than a host keeps,
     /// by the child's own limits: these bytes never will compile under them, in any process.
     TooCostly(String),
@@ -108,6 +111,11 @@ pub enum CompileError {
     /// The machine's failure (no child process could start, a deadline passed on a busy
     /// machine): another try may succeed.
     ForNow(String),
+    /// The child was killed from outside (SIGKILL): an operator, or the kernel's
+    /// out-of-memory killer on a machine with less memory free than the compile's limit. The
+    /// caller tells which by asking again (`runtime.rs`: a second kill of the same bytes is
+    /// theirs).
+    Killed(String),
 }
 
 /// Compiles `bytes` for `engine`, in a child process when this process asked for that.
@@ -118,6 +126,7 @@ pub fn compile(
     bytes: &[u8],
 ) -> Result<(wasmtime::component::Component, Option<Vec<u8>>), CompileError> {
     let Some(children) = CHILDREN.get() else {
+        super::module_shape::check(bytes).map_err(CompileError::OutOfShape)?;
         let component = wasmtime::component::Component::new(engine, bytes)
             .map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
         let code = component.serialize().ok();
@@ -146,11 +155,14 @@ pub fn compile(
 const INVALID: u8 = 3;
 /// The exit status of a child whose compile failed for want of memory.
 const OUT_OF_MEMORY: u8 = 4;
+/// The exit status of a child that found a core module out of shape (`module_shape.rs`).
+const OUT_OF_SHAPE: u8 = 5;
 /// The exit status of a Rust panic: the compiler failed on these bytes.
 const PANICKED: i32 = 101;
 /// Linux's signal at the soft CPU limit (its default action ends the child, so the hard
 /// limit's SIGKILL is never reached); a SIGKILL is someone else's (an OOM killer, an operator).
 const SIGXCPU: i32 = 24;
+const SIGKILL: i32 = 9;
 /// Linux's signals of a crash in the compiler itself: a failure on these bytes.
 const SIGSEGV: i32 = 11;
 const SIGABRT: i32 = 6;
@@ -263,6 +275,9 @@ impl Children {
             Waited::Exited(status) if status.code() == Some(OUT_OF_MEMORY.into()) => {
                 Err(self.out_of_memory())
             }
+            Waited::Exited(status) if status.code() == Some(OUT_OF_SHAPE.into()) => {
+                Err(CompileError::OutOfShape(why.to_owned()))
+            }
             Waited::Exited(status) => Err(self.refused(status, why)),
             // Past its wall-clock time having spent at least half its CPU time: remembered
             // like a compile past its CPU time (tried again on every run, a component that
@@ -305,6 +320,11 @@ impl Children {
             (Some(PANICKED), _) | (_, Some(SIGSEGV | SIGABRT | SIGBUS | SIGILL)) => {
                 CompileError::Failed(format!("the compiler failed on it ({status}): {last}"))
             }
+            (_, Some(SIGKILL)) => CompileError::Killed(format!(
+                "the compiler process was killed (by the kernel's out-of-memory killer, if \
+                 this machine has less than FLOWHOST_COMPILE_MEMORY_MB = {} MiB free)",
+                self.limits.memory_bytes >> 20
+            )),
             _ => CompileError::ForNow(format!("the compiler process ended ({status}): {last}")),
         }
     }
@@ -366,7 +386,7 @@ fn cpu_seconds_of(pid: u32) -> Option<u64> {
 /// The compiling child: `args` are what follows [`CHILD_ARG`] (the CPU seconds and memory
 /// bytes it may take, and the host's process id). Reads a component on stdin and writes its
 /// artifact to stdout, or why it does not compile to stderr (exit status 3; 4 for want of
-/// memory; any other for the machine's failure).
+/// memory; 5 for a core module out of shape; any other for the machine's failure).
 pub fn child_main(args: &[OsString]) -> ExitCode {
     let number = |i: usize| -> Option<u64> { args.get(i)?.to_str()?.parse().ok() };
     let (Some(cpu_seconds), Some(memory_bytes), Some(host)) = (number(0), number(1), number(2))
@@ -396,6 +416,13 @@ pub fn child_main(args: &[OsString]) -> ExitCode {
     if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
         let _ = writeln!(std::io::stderr(), "cannot read the component: {e}");
         return ExitCode::from(2);
+    }
+    // Here, under the limits, not in the host: reading the author's types is recursive in
+    // wasmparser, and a component of instance types nested a million deep overflowed the
+    // host's stack before any compile (round 30 hostile-step review).
+    if let Err(why) = super::module_shape::check(&bytes) {
+        let _ = writeln!(std::io::stderr(), "{why}");
+        return ExitCode::from(OUT_OF_SHAPE);
     }
     let engine = match super::engine::compiling_engine() {
         Ok(engine) => engine,
@@ -474,5 +501,31 @@ mod tests {
         let now = cpu_seconds_of(std::process::id()).expect("reads again");
         assert!(now > spent, "{spent} then {now}");
         assert_eq!(cpu_seconds_of(u32::MAX), None, "no such process");
+    }
+
+    /// A child killed from outside is told apart from one that ended otherwise for the
+    /// machine's reasons: the runtime fails its component at a second kill (round 30
+    /// hostile-step review: an out-of-memory killer's SIGKILL was "for now", compiled again
+    /// at every resume without end).
+    #[test]
+    fn a_killed_compile_is_told_apart_from_a_terminated_one() {
+        use std::os::unix::process::ExitStatusExt;
+        let children = Children {
+            program: PathBuf::from("flowhost"),
+            limits: CompileLimits {
+                cpu_seconds: 120,
+                memory_bytes: 4096 << 20,
+            },
+        };
+        let killed = children.refused(std::process::ExitStatus::from_raw(SIGKILL), "");
+        assert!(
+            matches!(&killed, CompileError::Killed(why) if why.contains("4096 MiB")),
+            "{killed:?}"
+        );
+        let terminated = children.refused(std::process::ExitStatus::from_raw(15), "");
+        assert!(
+            matches!(terminated, CompileError::ForNow(_)),
+            "{terminated:?}"
+        );
     }
 }

@@ -129,6 +129,11 @@ fn base_config() -> Config {
     // each put a byte at 0 and one at 16 MiB compiled to a 16 MiB image per module,
     // gigabytes in all (hostile-step review). Steps' own data is dense and keeps its image.
     config.memory_guaranteed_dense_image_size(0);
+    // No wasm backtrace on errors out of a step: its frames are named by the step's own
+    // name section, and displaying one demangled a 426-byte C++ name into gigabytes, in host
+    // code past the step's deadline (round 30 hostile-step review). A step's failure names
+    // its trap or the host's refusal; it never needed the guest's frames.
+    config.wasm_backtrace_max_frames(None);
     config
 }
 

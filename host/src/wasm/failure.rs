@@ -152,9 +152,9 @@ impl StepFailure {
                 message: trap.to_string(),
                 stderr,
             },
-            // Its chain and wasm backtrace hold names the guest chose (up to 20 frames of
-            // function and module names of any length): cut as a step's own error is, or a
-            // hostile step's failure message ran to megabytes in every record of it.
+            // Its chain may quote what the guest chose (an import's name): cut as a step's
+            // own error is, or a hostile step's failure message ran to megabytes in every
+            // record of it. No wasm backtrace is attached to it (`engine.rs`).
             None => StepFailure::Trap {
                 message: crate::text::clip_bytes(
                     format!("{error:#}"),

@@ -5,8 +5,10 @@
 //! limit, so without this check a step could pass `flowhost step run` and then fail to
 //! instantiate under `serve`, and under the on-demand allocator a module of a million globals
 //! cost the host about 16 MB an instance beyond its memory limit, unseen by the store's
-//! limiter (round 26 hostile-step review). Checked once, when a component is compiled (a
-//! cached artifact exists only for a component that passed).
+//! limiter (round 26 hostile-step review). Checked once, where a component is compiled: in
+//! the compiling child under its limits when there is one (`compiler.rs`), since reading the
+//! author's types recurses as deep as they nest (a cached artifact exists only for a
+//! component that passed).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Loading and executing step components: compile once, keep one `InstancePre` per component,
 //! a fresh `Store` per execution (the shape of wasmtime's `wasip2-plugins` example).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,7 +21,6 @@ use super::compiler::CompileError;
 use super::engine::{self, Allocator, EngineSettings};
 use super::failure::StepFailure;
 use super::limits::StepLimits;
-use super::module_shape;
 use super::state::{LogLine, StepState};
 use crate::turns::Taken;
 
@@ -120,6 +119,9 @@ pub struct StepRuntime {
     /// Why components that did not compile or link (by digest) did not: the same bytes fail
     /// the same way, so a broken or hostile component costs one compile, not one per run.
     failed: Mutex<HashMap<String, String>>,
+    /// The components whose compile was killed from outside once (by digest): a second kill
+    /// fails them, for this process (`CompileError::Killed`).
+    killed: Mutex<HashSet<String>>,
     /// Held while a cached component is mapped and linked: one at a time per process.
     loading: Mutex<()>,
     /// Taken to read and hash a whole component file not known yet: up to 128 MiB each, read
@@ -252,6 +254,7 @@ impl StepRuntime {
             cache,
             loaded: super::loaded::Loaded::new(settings.loaded_bytes),
             failed: Mutex::new(HashMap::new()),
+            killed: Mutex::new(HashSet::new()),
             loading: Mutex::new(()),
             reading: parking_lot::Mutex::new(()),
             compiling: crate::turns::Turns::default(),
@@ -515,8 +518,8 @@ impl StepRuntime {
             digest: digest.clone(),
             why,
         };
-        // The pool's per-module shape, under either allocator (`module_shape.rs`).
-        module_shape::check(&bytes).map_err(broken)?;
+        // The pool's per-module shape, under either allocator, is checked where the component
+        // compiles (`compiler.rs`, `module_shape.rs`).
         let component = match self.cache.compile(&self.engine, &digest, &bytes) {
             Ok(component) => component,
             Err(CompileError::Invalid(e)) => {
@@ -529,7 +532,9 @@ impl StepRuntime {
                     None => format!("not a valid component: {e}"),
                 }));
             }
-            Err(CompileError::Failed(why)) => return Err(broken(why)),
+            Err(CompileError::Failed(why) | CompileError::OutOfShape(why)) => {
+                return Err(broken(why));
+            }
             Err(CompileError::TooCostly(why)) => {
                 if let Some(limits) = super::compiler::limits_key() {
                     self.cache.remember_too_costly(&digest, &limits, &why);
@@ -537,6 +542,17 @@ impl StepRuntime {
                 return Err(broken(why));
             }
             Err(CompileError::ForNow(why)) => return Err(NotLoaded::ForNow(why)),
+            // Once is the machine's; twice the same bytes are the cause (an out-of-memory
+            // killer on a machine with less free than the limit): the run fails with why,
+            // where it was resumed and compiled again without end (round 30 hostile-step
+            // review).
+            Err(CompileError::Killed(why)) => {
+                return Err(if self.killed_before(&digest) {
+                    broken(format!("{why}, twice"))
+                } else {
+                    NotLoaded::ForNow(why)
+                });
+            }
         };
         self.link(path, digest, component, CacheOutcome::Compiled)
     }
@@ -565,6 +581,22 @@ impl StepRuntime {
             code_bytes: (image.end as usize).saturating_sub(image.start as usize),
             pre,
         }))
+    }
+
+    /// Whether the compile of the component with `digest` was killed before; notes this one.
+    fn killed_before(&self, digest: &str) -> bool {
+        let mut killed = self
+            .killed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if killed.remove(digest) {
+            return true;
+        }
+        if killed.len() >= FAILED_KEPT {
+            killed.clear();
+        }
+        killed.insert(digest.to_owned());
+        false
     }
 
     fn lock_failed(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
