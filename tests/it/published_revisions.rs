@@ -512,6 +512,64 @@ fn a_deleted_publishers_revision_is_not_started_by_hand_and_its_waiting_runs_end
     assert_eq!(made, 0);
 }
 
+/// A published revision started by hand acts with what its starter and its publisher both
+/// hold now (SPEC WF-10): a Contributor's revision, run by the Owner, reads no restricted case
+/// the Contributor may not see and cannot put the Contributor on one (round 30 authority
+/// review: it ran with the Owner's whole power). The same revision published by the Owner,
+/// run by the Owner, reads it and does.
+#[test]
+fn a_hand_run_holds_only_what_its_publisher_holds_too() {
+    let env = Env::new();
+    let hidden = env.case("hidden from the lead", true);
+    let definition = |name: &str| {
+        json!({ "name": name, "workspace": "mssp-soc", "steps": [
+            { "id": "look", "uses": "cases/query-cases", "with": {} },
+            { "id": "add", "uses": "cases/update-case-restrictions",
+              "with": { "case_id": hidden, "add_collaborators": [LEAD] } } ] })
+    };
+    let file = env.write("lead.json", &definition("weekly-report"));
+    env.publish_ok(&file, LEAD);
+    let file = env.write("owner.json", &definition("owners-report"));
+    env.publish_ok(&file, OWNER);
+    let start = |name: &str| {
+        env.cli(&[
+            "run",
+            "--published",
+            name,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            OWNER,
+            "--json",
+        ])
+    };
+    let lead_sees = || {
+        env.cli(&[
+            "cases",
+            "get",
+            &hidden,
+            "--workspace",
+            "mssp-soc",
+            "--as",
+            LEAD,
+        ])
+        .status
+        .success()
+    };
+    // Denied path: the Contributor's revision sees only what both see.
+    let out = start("weekly-report");
+    assert!(!out.status.success(), "{}", common::text(&out));
+    assert!(!lead_sees(), "the lead was put on the case");
+    let runs = env.runs();
+    let looked = runs[0].3.as_deref().unwrap_or_default();
+    assert_eq!(runs[0].0, "weekly-report");
+    assert!(!looked.contains("hidden from the lead"), "{looked}");
+    // Allowed path: the Owner's own revision acts with the Owner's power.
+    let out = start("owners-report");
+    assert!(out.status.success(), "{}", common::text(&out));
+    assert!(lead_sees());
+}
+
 /// A trigger's conditions are evaluated only once the run's identity is known and may see
 /// the event's case (SPEC CS-2): a workflow whose identity fails closed (its publisher
 /// deleted) is refused on every case event of its kind, whatever its conditions say, and the

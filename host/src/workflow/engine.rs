@@ -573,7 +573,7 @@ impl Engine {
             executing,
             Journal::New,
             workflow,
-            principal,
+            held_by_binder_too(principal, vouched),
             event,
             0,
             observer,
@@ -701,6 +701,22 @@ impl Engine {
             }
             Err(e) => return Err(self.let_go(run, e)),
         }
+        // A hand run of a published revision holds what its binder holds too, as it started.
+        let principal = match principal {
+            Principal::Run(_) => principal,
+            starter => {
+                let binder = self
+                    .runs
+                    .run_binder(run)
+                    .and_then(|b| {
+                        b.map(|b| principal_from_stored(&b, "runs", "binder", format!("run {id}")))
+                            .transpose()
+                            .map_err(|e| Error::Internal(e.to_string()))
+                    })
+                    .map_err(|e| self.let_go(run, e))?;
+                held_by_binder_too(starter, binder)
+            }
+        };
         Ok(self.execute_once(
             &RunRef { key: run, id },
             executing,
@@ -2812,4 +2828,26 @@ fn iteration_outputs(ids: &[&str], ctx: &Value, before: &[u64]) -> Value {
             .filter_map(|(id, _)| ctx["steps"].get(*id).map(|v| (id.to_string(), v.clone())))
             .collect(),
     )
+}
+
+/// What a run started by hand acts as: its starter, holding only what `binder` (its
+/// revision's publisher, or its share's acceptor) holds too when that is someone else (SPEC
+/// WF-10: a run acts with what both its identity and its publisher hold now). A hand run
+/// used to act with the starter's whole power: a Contributor's revision, run by an Owner,
+/// put the Contributor on every restricted case (round 30 authority review). A file's run,
+/// or one its own publisher starts, acts as its starter alone.
+fn held_by_binder_too(starter: Principal, binder: Option<Principal>) -> Principal {
+    match binder {
+        Some(binder) if !same_actor(&starter, &binder) => Principal::run(starter, binder),
+        _ => starter,
+    }
+}
+
+/// Whether `a` and `b` are the same person or key, however each signed in.
+fn same_actor(a: &Principal, b: &Principal) -> bool {
+    match (a, b) {
+        (Principal::User { email: a, .. }, Principal::User { email: b, .. }) => a == b,
+        (Principal::ApiKey(a), Principal::ApiKey(b)) => a == b,
+        _ => false,
+    }
 }
