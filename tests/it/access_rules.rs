@@ -1927,6 +1927,49 @@ fn ua_1_sign_in_links_service_keys_and_a_members_sign_in_source_are_the_owners()
     flowhost::tenant::apply(&p, &file, Some(&user(OWNER))).expect("the Owner flips dana");
 }
 
+/// An IdP's member deleted by a people-admin is not invited again by them (SPEC UA-1,
+/// SSO-3): the invitation took them off the claim rules, with a role the rules did not give,
+/// what `set-role` and a tenant file refuse a people-admin (round 30 authority review). Nor
+/// is one listed by hand in their tenant file. Someone the IdP never named is invited as
+/// before; the Owner invites dana.
+#[test]
+fn ua_1_a_people_admin_does_not_take_an_idp_member_off_the_rules_by_deleting_and_inviting() {
+    let p = example_platform();
+    make_lead_a_people_admin(&p);
+    let lead = user(LEAD);
+    let dana = json!({ "email": "dana@acme-mssp.test", "department": "security" });
+    p.admin().sso_login("acme-okta", &dana).expect("login");
+    p.admin()
+        .delete_user(&lead, SOC, "dana@acme-mssp.test")
+        .expect("a viewer is within their power to delete");
+    let why = denied(
+        p.admin()
+            .invite_user(&lead, SOC, "DANA@acme-mssp.test", "viewer"),
+    );
+    assert!(why.contains("sign in"), "{why}");
+    let export = p
+        .tenant()
+        .export(&user(OWNER), Some("acme-mssp"))
+        .expect("export");
+    let mut doc = serde_json::to_value(&export).expect("json");
+    let workspaces = doc["workspaces"].as_array_mut().expect("workspaces");
+    workspaces.retain(|ws| ws["name"] == SOC);
+    for ws in workspaces {
+        let members = ws["members"].as_array_mut().expect("members");
+        members.push(json!({ "email": "dana@acme-mssp.test", "role": "viewer" }));
+    }
+    let file = flowhost::tenant::TenantFile::parse("back.json", &doc.to_string()).expect("file");
+    let refused = flowhost::tenant::apply(&p, &file, Some(&lead))
+        .expect_err("a people-admin does not list an IdP's member by hand");
+    assert!(format!("{refused:?}").contains("sign in"), "{refused:?}");
+    p.admin()
+        .invite_user(&lead, SOC, "newcomer@acme-mssp.test", "viewer")
+        .expect("one the IdP never named");
+    p.admin()
+        .invite_user(&user(OWNER), SOC, "dana@acme-mssp.test", "viewer")
+        .expect("the Owner's to do");
+}
+
 /// A member's own role is the Owner's to change or end (every scope, SPEC UA-1): a role's
 /// name is power beyond its scopes, since an approval may select people by it (IX-3), and a
 /// people-admin who defined a role of that name within their power and took it answered as

@@ -123,6 +123,22 @@ pub(crate) fn forget_untrusted_standing(
     Ok(())
 }
 
+/// Whether an IdP `ws` trusts made `email` a member there by its claim rules, a standing its
+/// next login decides again: an invitation of them takes them off the rules, which is SSO
+/// configuration (round 30 authority review: a people-admin's `users delete` then `users
+/// invite` did what `set-role` and a tenant file refuse them).
+pub(crate) fn idp_made_member(conn: &Connection, ws: i64, email: &Email) -> Result<bool, Error> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM sso_identities WHERE workspace_id = ?1 AND email = ?2
+               AND outcome = 'member' AND idp IN (SELECT name FROM idps WHERE workspace_id = ?1)",
+            params![ws, email.as_str()],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
 /// Stores an invited membership.
 pub(crate) fn insert_invited_member(
     conn: &Connection,

@@ -58,6 +58,9 @@ impl Platform {
                     "{email} is already a member of `{workspace}`; use set-role to change the role"
                 )));
             }
+            if store::idp_made_member(tx, ws, &email)? {
+                self.may_configure_sso(actor, workspace)?;
+            }
             store::insert_invited_member(tx, ws, user, role.as_str())?;
             store::forget_untrusted_standing(tx, ws, &email)?;
             audit::record(

@@ -663,7 +663,9 @@ fn apply_members(
                     return Err(ApplyError::Spec(vec![Located::new(field, e)]));
                 }
                 c.hands_out(&crate::access::RoleName::parse(&role))?;
-                if m.break_glass || m.sso {
+                // Listed by hand, one an IdP made a member is taken off its claim rules
+                // (`admin::store::idp_made_member`).
+                if m.break_glass || m.sso || crate::admin::store::idp_made_member(tx, ws, &email)? {
                     c.configures_sso()?;
                 }
                 let user = ensure_user(tx, &email)?;
