@@ -972,6 +972,33 @@ fn case_events_stored_before_sights_were_kept_are_hidden_once_their_case_is_wide
     assert_eq!(watched("omar.operator@acme-mssp.test"), 0);
 }
 
+/// A case event stored before sights were kept that named who left a restricted case in a
+/// change that also widened it, the case still restricted, is hidden for good (migration 48,
+/// PostgreSQL 28), as one written now is: migration 47 gave it the case's sight now, which
+/// that change had set, and the person added then was listed the run about who left before
+/// her (round 30 regression review).
+#[test]
+fn a_stored_event_naming_who_left_a_case_still_restricted_is_hidden_as_one_written_now() {
+    let env = Env::new();
+    const SAM: &str = "sam.lead@acme-mssp.test";
+    const TINA: &str = "tina.analyst@acme-mssp.test";
+    env.create_case("mssp-soc", "watched", "high");
+    env.restrict("C-1", Some(SAM));
+    env.dispatch(2);
+    env.publish_watch();
+    env.update_restrictions("C-1", &["--remove", SAM, "--add", TINA]);
+    env.dispatch(2);
+    assert_eq!(env.watched(OWNER), 1);
+    assert_eq!(env.watched(TINA), 0, "written now: hidden for good");
+    env.as_before_sights("UPDATE events SET sight = NULL; UPDATE run_cases SET sight = NULL;");
+    assert_eq!(env.watched(OWNER), 1);
+    assert_eq!(
+        env.watched(TINA),
+        0,
+        "she was not on the case when sam left"
+    );
+}
+
 /// A run's own read stored before sights were kept, of a case opened since, is hidden for
 /// good (migration 47): judged as the case stands, it was handed to every reader of cases
 /// (round 29 self-review).

@@ -1041,6 +1041,27 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         "the sights of reads and case events stored before sights were kept",
         BACKFILL_SIGHTS,
     ),
+    (
+        48,
+        "every case event naming who left a restricted case in a change that widened it, hidden for good",
+        // The live rule (`cases/service.rs`, round 28) on every such event: migration 47 hid
+        // those of cases open now only, and one of a case still restricted kept the case's
+        // sight now, which its widening had set, so the person added in that change was
+        // shown a run about who left before them (round 30 regression review). Read as
+        // JSON, not matched as text: a case's own fields may hold any text; a payload that
+        // does not read is left alone (no reader reads it either).
+        r#"
+    UPDATE events SET sight = -1
+     WHERE kind = 'case_collaborators_list_updated' AND source LIKE 'case-service:%'
+       AND (sight IS NULL OR sight >= 0)
+       AND json_valid(payload)
+       AND json_type(payload, '$.removed') = 'array'
+       AND json_array_length(payload, '$.removed') > 0
+       AND json_extract(payload, '$.was.access_mode') = 'restricted'
+       AND ((json_type(payload, '$.added') = 'array' AND json_array_length(payload, '$.added') > 0)
+            OR json_extract(payload, '$.case.access_mode') = 'full_access');
+    "#,
+    ),
 ];
 
 /// Migration 47 (PostgreSQL 27): reads and case events stored before migrations 45 and 46

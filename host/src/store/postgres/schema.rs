@@ -286,6 +286,35 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "the sights of reads and case events stored before sights were kept (the SQLite migration 47)",
         crate::store::migrations::BACKFILL_SIGHTS,
     ),
+    (
+        28,
+        "every case event naming who left a restricted case in a change that widened it, hidden for good (the SQLite migration 48)",
+        // Row by row: a payload that does not read as JSON is left alone rather than stop the
+        // migration (PostgreSQL 15 has no test for it short of the cast).
+        r#"
+    DO $$
+    DECLARE
+        r RECORD;
+        p JSONB;
+    BEGIN
+        FOR r IN SELECT id, payload FROM events
+                  WHERE kind = 'case_collaborators_list_updated' AND source LIKE 'case-service:%'
+                    AND (sight IS NULL OR sight >= 0) LOOP
+            BEGIN
+                p := r.payload::jsonb;
+            EXCEPTION WHEN others THEN
+                CONTINUE;
+            END;
+            IF jsonb_typeof(p->'removed') = 'array' AND p->'removed' <> '[]'::jsonb
+               AND (p->'was'->>'access_mode') = 'restricted'
+               AND ((jsonb_typeof(p->'added') = 'array' AND p->'added' <> '[]'::jsonb)
+                    OR (p->'case'->>'access_mode') = 'full_access') THEN
+                UPDATE events SET sight = -1 WHERE id = r.id;
+            END IF;
+        END LOOP;
+    END $$;
+    "#,
+    ),
 ];
 
 /// The newest migration this flowhost knows.
