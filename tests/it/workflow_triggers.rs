@@ -1711,6 +1711,21 @@ fn an_interaction_of_a_run_a_hidden_cases_event_started_is_hidden_with_it() {
     };
     assert_eq!(respond(&secret), respond("I-0123456789ABCDEF"));
     assert_eq!(listed(OWNER).len(), 2, "still open");
+    // Her try is audited all the same, as every refused member's (SPEC IX-8; round 30 web
+    // review: none was); the one of nothing is not.
+    let denied = |target: &str| -> i64 {
+        crate::common::db_at(&env.db)
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM audit_log WHERE action = 'interaction.respond.denied'
+                   AND actor = ?1 AND target = ?2",
+                [analyst, target],
+                |r| r.get(0),
+            )
+            .expect("count")
+    };
+    assert_eq!(denied(&format!("interaction:{secret}")), 1);
+    assert_eq!(denied("interaction:I-0123456789ABCDEF"), 0);
     // The lead, on the case, answers it.
     env.ok(&[
         "interact",

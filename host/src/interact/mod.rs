@@ -456,14 +456,17 @@ impl Platform {
     ) -> Result<(), Error> {
         let index = self.index();
         self.transact(|tx| {
-            let Some(r) = member_row(tx, &index, principal, id, within)? else {
-                return Ok(());
+            let (r, reason) = match standing_row(tx, &index, principal, id, within)? {
+                Standing::Outside => return Ok(()),
+                Standing::CaseHides(r) => (r, CASE_HIDES.to_owned()),
+                Standing::Sees(r) => {
+                    let decision = index.check_flow(principal, &r.workspace, &r.access);
+                    if decision.allowed {
+                        return Ok(());
+                    }
+                    (r, decision.reason.to_string())
+                }
             };
-            let decision = index.check_flow(principal, &r.workspace, &r.access);
-            if decision.allowed {
-                return Ok(());
-            }
-            let reason = decision.reason.to_string();
             audit::record(
                 tx,
                 &Actor::Principal(principal),
@@ -498,8 +501,22 @@ impl Platform {
             let index = self.index_in(tx)?;
             // An outsider gets the answer for nothing and writes nothing into a workspace
             // they are not in; a member who is refused is audited below (SPEC ID-4, IX-8).
-            let Some(r) = member_row(tx, &index, principal, id, None)? else {
-                return Ok(missing());
+            let r = match standing_row(tx, &index, principal, id, None)? {
+                Standing::Sees(r) => r,
+                Standing::Outside => return Ok(missing()),
+                // Audited as every refused member's attempt is, answered as for none (round
+                // 30 web review: no entry, where SPEC IX-8 audits every attempt).
+                Standing::CaseHides(r) => {
+                    audit::record(
+                        tx,
+                        &Actor::Principal(principal),
+                        &r.workspace,
+                        "interaction.respond.denied",
+                        &format!("interaction:{id}"),
+                        json!({ "run": r.run_public, "step": r.step, "reason": CASE_HIDES }),
+                    )?;
+                    return Ok(missing());
+                }
             };
             let target = format!("interaction:{id}");
             let run = &r.run_public;
@@ -708,16 +725,45 @@ fn member_row(
     id: &PublicId,
     within: Within<'_>,
 ) -> Result<Option<Interaction>, Error> {
+    Ok(match standing_row(conn, index, principal, id, within)? {
+        Standing::Sees(r) => Some(r),
+        Standing::CaseHides(_) | Standing::Outside => None,
+    })
+}
+
+/// How `principal` stands to interaction `id`'s row.
+enum Standing {
+    /// A standing in its workspace, and the case that started its run is theirs to see.
+    Sees(Interaction),
+    /// A standing in its workspace, but not the case (`case_allows`): it does not exist for
+    /// them, though an answer they try is audited (SPEC IX-8).
+    CaseHides(Interaction),
+    /// No such row, or no standing in its workspace (SPEC ID-4).
+    Outside,
+}
+
+/// [`member_row`], telling a row the case hides from none.
+fn standing_row(
+    conn: &Connection,
+    index: &AccessIndex,
+    principal: &Principal,
+    id: &PublicId,
+    within: Within<'_>,
+) -> Result<Standing, Error> {
     match store::workspace_of(conn, id)? {
         Some(ws) if !index.is_outsider(principal, &ws) && within.is_none_or(|only| only == ws) => {
             match store::by_public_id(conn, id)? {
-                Some(r) if case_allows(conn, index, principal, &r)? => Ok(Some(r)),
-                _ => Ok(None),
+                Some(r) if case_allows(conn, index, principal, &r)? => Ok(Standing::Sees(r)),
+                Some(r) => Ok(Standing::CaseHides(r)),
+                None => Ok(Standing::Outside),
             }
         }
-        _ => Ok(None),
+        _ => Ok(Standing::Outside),
     }
 }
+
+/// Why an answer to an interaction the case behind it hides is refused, in its audit entry.
+const CASE_HIDES: &str = "the case whose event started its run is not theirs to see (SPEC CS-2)";
 
 /// Whether `principal` may see the case whose event started `r`'s run (true when no case
 /// did). Not the cases the run read (`run_cases`): a run as an Owner reads pages of
