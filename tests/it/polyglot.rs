@@ -471,7 +471,8 @@ fn python_type_hints_are_resolved_at_build_time_or_else_at_run_time() {
         );
     }
     // Missing fields as serde reads them: optional ones `None`, the host's own records with
-    // the host's defaults, `fields: null` as no fields (round 14).
+    // the host's defaults, `fields` left out as no fields (round 14; `null` is refused since
+    // round 30, as the host refuses it).
     let exec = run(&rt, &hostile, json!({ "attack": "defaults" }), limits());
     let out = exec.result.expect("defaults");
     assert_eq!(
@@ -499,7 +500,7 @@ fn python_type_hints_are_resolved_at_build_time_or_else_at_run_time() {
 }
 
 /// A field of the host's own input records the host reads only as given (`json_limits::given`:
-/// `NewCase.access_mode`, every `CaseFilter` filter, `RestrictionUpdate.access_mode` and
+/// `NewCase.access_mode`, `state`, `assignee` and `fields`, every `CaseFilter` filter, `RestrictionUpdate.access_mode` and
 /// `set_collaborators`), given as `null` to a Python step typed with the record, is refused
 /// naming it, as the host, the built-in steps and the JS SDK refuse it (`null-filter` below):
 /// read as left out, a reference that found nobody queried every case the run sees, left every
@@ -517,6 +518,10 @@ fn the_python_sdk_refuses_a_host_records_field_given_as_null() {
         ("set_collaborators", "input.set_collaborators"),
         ("update_mode", "input.access_mode"),
         ("case_mode", "input.access_mode"),
+        // Since the host refuses them so (round 30 regression review: stored as `open`).
+        ("case_state", "input.state"),
+        ("case_assignee", "input.assignee"),
+        ("case_fields", "input.fields"),
     ] {
         let needle = format!("`{field}` is null; leave it out when it is not given");
         assert!(
@@ -1113,6 +1118,19 @@ fn the_js_sdk_refuses_a_host_record_given_as_null_or_not_an_object() {
         (
             "null-description",
             "cases.createCase: `description` is null; leave it out when it is not given",
+        ),
+        // As the host refuses them (round 30 regression review: stored as `open`).
+        (
+            "null-state",
+            "cases.createCase: `state` is null; leave it out when it is not given",
+        ),
+        (
+            "null-assignee",
+            "cases.createCase: `assignee` is null; leave it out when it is not given",
+        ),
+        (
+            "null-fields",
+            "cases.createCase: `fieldsJson` is null; leave it out when it is not given",
         ),
     ] {
         let exec = common::run_on(

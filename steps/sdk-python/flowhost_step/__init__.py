@@ -241,7 +241,9 @@ _HOST_DEFAULTS = {
 # the JS SDK refuse it (round 27 hostile-input review; SPEC CS-2, CS-4). Refused in
 # `_decode`, while the JSON is at hand: a built record cannot tell the two apart.
 _HOST_GIVEN = {
-    "NewCase": frozenset({"access_mode"}),
+    # `state`, `assignee` and `fields` too since the host refuses them so (round 30
+    # regression review: a null state was stored as `open` through this SDK).
+    "NewCase": frozenset({"access_mode", "state", "assignee", "fields_json"}),
     "CaseFilter": frozenset({"access_mode", "state", "severity", "assignee", "text"}),
     "RestrictionUpdate": frozenset({"access_mode", "set_collaborators"}),
 }
@@ -283,7 +285,9 @@ def _decode(tp, value, at: str):
             # read back into the record's `fields_json` (review).
             value = dict(value)
             fields_value = value.pop("fields")
-            # `null` is no custom fields, as the host reads it (it was the text "null").
+            if fields_value is None and "fields_json" in _HOST_GIVEN.get(tp.__name__, ()):
+                # Refused as the host refuses it (it was the text "null", then no fields).
+                raise InvalidInput(f"`{at}.fields` is null; leave it out when it is not given")
             value["fields_json"] = (
                 None if fields_value is None else json.dumps(fields_value, ensure_ascii=False)
             )

@@ -92,10 +92,11 @@ def attack(input: dict) -> dict:
         return {"good": good, "text": text, "number": number, "when": when}
     if what == "defaults":
         # Missing optional fields read as None, the host's own records take the host's
-        # defaults, `fields: null` is no fields (as the host reads the same JSON).
+        # defaults, `fields` left out is no fields (as the host reads the same JSON; `null`
+        # is refused, `null_given` below).
         from componentize_py_types import Err
 
-        made = json.loads(run_json('{"title": "t", "severity": "high", "fields": null}', new_case))
+        made = json.loads(run_json('{"title": "t", "severity": "high"}', new_case))
         maybe = json.loads(run_json("{}", maybe_note))
         # Only what the host defaults: a query without sort or size, not a record the host
         # writes whole (round 15: `collaborators` read as `[]`, `sort` was refused).
@@ -129,8 +130,13 @@ def attack(input: dict) -> dict:
                 '{"title": "t", "severity": "high", "access_mode": null}', case_mode_of),
             "filter_left_out": outcome('{"filter": {}, "cursor": null}', query_of),
             "update_left_out": outcome('{"set_collaborators": []}', update_of),
-            "case_left_out": outcome(
+            "case_state": outcome(
+                '{"title": "t", "severity": "high", "state": null}', case_mode_of),
+            "case_assignee": outcome(
                 '{"title": "t", "severity": "high", "assignee": null}', case_mode_of),
+            "case_fields": outcome(
+                '{"title": "t", "severity": "high", "fields": null}', case_mode_of),
+            "case_left_out": outcome('{"title": "t", "severity": "high"}', case_mode_of),
         }
     if what == "set_out":
         # No JSON value: the step fails naming where, as for NaN.

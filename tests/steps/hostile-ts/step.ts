@@ -173,6 +173,16 @@ export const run = step((input: Input): unknown => {
         description: null,
       } as never);
       return { ok: true };
+    case "null-state":
+      // Refused as the host refuses it: stored as `open` before (round 30 regression review).
+      cases.createCase({ title: "refused", severity: "low", state: null } as never);
+      return { ok: true };
+    case "null-assignee":
+      cases.createCase({ title: "refused", severity: "low", assignee: null } as never);
+      return { ok: true };
+    case "null-fields":
+      cases.createCase({ title: "refused", severity: "low", fieldsJson: null } as never);
+      return { ok: true };
     case "case-out-bad-fields": {
       // Custom fields that are no JSON are refused naming the case, as Python refuses them.
       const c = cases.createCase({ title: "case-out bad fields", severity: "low" });
