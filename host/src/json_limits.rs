@@ -331,9 +331,18 @@ pub fn check_text_depth(what: &str, text: &str) -> Result<(), String> {
     }
 }
 
+/// Why a document that starts with U+FEFF is refused: JSON has no byte order mark, and
+/// serde_json's "expected value at 1:1" named nothing a writer could see in a file an editor
+/// saved "with BOM" (round 30 hostile-input review).
+pub const BYTE_ORDER_MARK: &str =
+    "it starts with a byte order mark (U+FEFF); save it as UTF-8 without one";
+
 /// Parses JSON `text` (named `what` in errors), refusing nesting beyond [`MAX_JSON_DEPTH`]
 /// and an object that names a key twice.
 pub fn parse(what: &str, text: &str) -> Result<Value, String> {
+    if text.starts_with('\u{feff}') {
+        return Err(format!("{what}: at line 1, column 1: {BYTE_ORDER_MARK}"));
+    }
     check_text_depth(what, text)?;
     if let Some(found) = inexact_integer(text) {
         return Err(format!(

@@ -82,6 +82,18 @@ pub struct SpecError {
 }
 
 impl SpecError {
+    /// The error for a document that starts with a byte order mark, at 1:1, or `None`
+    /// ([`crate::json_limits::BYTE_ORDER_MARK`]).
+    pub fn byte_order_mark(origin: &str, text: &str) -> Option<SpecError> {
+        text.starts_with('\u{feff}').then(|| SpecError {
+            origin: origin.to_owned(),
+            line: 1,
+            column: 1,
+            path: "(document)".into(),
+            message: crate::json_limits::BYTE_ORDER_MARK.into(),
+        })
+    }
+
     /// The error for a document nested deeper than [`crate::json_limits::MAX_JSON_DEPTH`],
     /// located where it goes too deep (issue 14 item 9), or `None` for one that does not.
     pub fn too_deep(origin: &str, text: &str) -> Option<SpecError> {

@@ -932,3 +932,61 @@ fn a_nested_workflow_that_is_not_a_regular_file_is_refused_not_waited_for() {
         );
     }
 }
+
+/// A file an editor saved "UTF-8 with BOM" is refused naming the byte order mark at 1:1,
+/// where serde_json's "expected value" named nothing its writer could see (round 30
+/// hostile-input review): a tenant file, a definition, an `@FILE` argument. The same text
+/// without it is read.
+#[test]
+fn a_document_starting_with_a_byte_order_mark_is_refused_naming_it() {
+    let env = Env::new();
+    let definition = json!({ "name": "bom", "workspace": WS, "steps": [] }).to_string();
+    let tenant = json!({ "organization": "bom-org", "workspaces": [{
+        "name": "bom-ws", "members": [{ "email": OWNER, "role": "owner" }] }] })
+    .to_string();
+    let event = r#"{"kind": "probe"}"#;
+    for (name, text) in [
+        ("def.json", definition.as_str()),
+        ("tenant.json", tenant.as_str()),
+        ("event.json", event),
+    ] {
+        env.write(name, &format!("\u{feff}{text}"));
+        env.write(&format!("plain-{name}"), text);
+    }
+    let refused = |out: &Output, at: &str| {
+        no_panic(out);
+        assert!(!out.status.success(), "{at}");
+        let err = stderr(out);
+        assert!(
+            err.contains("byte order mark (U+FEFF)") && err.contains(at),
+            "{at}: {err}"
+        );
+    };
+    refused(&env.cli(&["validate", "def.json"]), "def.json:1:1");
+    refused(
+        &env.cli(&["tenant", "apply", "tenant.json", "--as", OWNER]),
+        "tenant.json:1:1",
+    );
+    refused(
+        &env.cli(&[
+            "run",
+            "plain-def.json",
+            "--as",
+            OPERATOR,
+            "--event",
+            "@event.json",
+        ]),
+        "line 1, column 1",
+    );
+    let out = env.cli(&["validate", "plain-def.json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = env.cli(&[
+        "run",
+        "plain-def.json",
+        "--as",
+        OPERATOR,
+        "--event",
+        "@plain-event.json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

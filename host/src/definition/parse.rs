@@ -19,7 +19,9 @@ use super::resolver::Resolver;
 /// Parses and validates the definition `text` read from `origin`.
 pub fn parse(origin: &str, text: &str, resolver: &Resolver) -> Result<Workflow, Vec<SpecError>> {
     // Capped nesting (issue 14 item 9): a definition is stored at publish and read back.
-    if let Some(e) = SpecError::too_deep(origin, text) {
+    if let Some(e) =
+        SpecError::byte_order_mark(origin, text).or_else(|| SpecError::too_deep(origin, text))
+    {
         return Err(vec![e]);
     }
     // Counted before it is parsed: its `vars` enter every run's context whole (round 26).

@@ -119,7 +119,9 @@ impl TenantFile {
     /// Parses and validates `text`; every error names the path and line:column.
     pub fn parse(origin: &str, text: &str) -> Result<TenantFile, Vec<SpecError>> {
         // Capped nesting (issue 14 item 9), located like every other error.
-        if let Some(e) = SpecError::too_deep(origin, text) {
+        if let Some(e) =
+            SpecError::byte_order_mark(origin, text).or_else(|| SpecError::too_deep(origin, text))
+        {
             return Err(vec![e]);
         }
         let located = |path: String, inner: &serde_json::Error| {
