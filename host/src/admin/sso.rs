@@ -106,12 +106,16 @@ fn claimed_value(v: &serde_json::Value) -> Option<std::borrow::Cow<'_, str>> {
 }
 
 /// A rule value against a presented claim value: trimmed; emails compare as emails
-/// (case-insensitively), so a claim `Olivia@Acme.test ` matches the rule `olivia@acme.test`.
+/// (case-insensitively), so a claim `Olivia@Acme.test ` matches the rule `olivia@acme.test`;
+/// other text as it reads, in Unicode's composed form (NFC): an IdP fed from a directory
+/// that stores `Sécurité` decomposed matched no rule written composed, and a returning member
+/// lost their role and keys unseen (round 30 hostile-input review).
 fn same_value(rule: &str, claimed: &str) -> bool {
+    use unicode_normalization::UnicodeNormalization;
     let (rule, claimed) = (rule.trim(), claimed.trim());
     match (Email::parse(rule), Email::parse(claimed)) {
         (Ok(a), Ok(b)) => a == b,
-        _ => rule == claimed,
+        _ => rule == claimed || rule.nfc().eq(claimed.nfc()),
     }
 }
 
