@@ -2858,3 +2858,47 @@ fn an_unreadable_interaction_leaves_the_others_listed() {
     let shown = env.fails(&["interact", "show", &first, "--as", OWNER]);
     assert!(shown.contains("interactions.access"), "{shown}");
 }
+
+/// An interaction's `roles` name roles of the workspace: a typo (`operater`) is refused at
+/// publish, naming the step and the role, where it published and then admitted only Owners
+/// (round 30 hostile-input review; SPEC WF-1, IX-1). A built-in in another case and a custom
+/// role of the workspace publish; nothing of the refused one is stored.
+#[test]
+fn an_interaction_selecting_a_role_the_workspace_has_not_is_refused_at_publish() {
+    let env = Env::new();
+    let flow = |name: &str, roles: Value| {
+        let path = env.dir.path().join(format!("{name}.json"));
+        let definition = serde_json::json!({ "name": name, "workspace": "mssp-soc",
+            "steps": [ { "id": "ask", "interaction": { "title": "Go on?",
+                "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+                "access": { "workspace_users": { "roles": roles } } } } ] });
+        std::fs::write(&path, definition.to_string()).expect("flow");
+        env.cli(&[
+            "workflows",
+            "publish",
+            path.to_str().expect("utf-8"),
+            "--as",
+            OWNER,
+            "--steps",
+            &steps_dir(),
+        ])
+    };
+    let out = flow("typo", serde_json::json!(["operator", "operater"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("step `ask`") && text(&out).contains("`operater`"),
+        "{}",
+        text(&out)
+    );
+    let listed = env.ok(&[
+        "workflows",
+        "list",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    assert!(!listed.contains("typo"), "{listed}");
+    let out = flow("known", serde_json::json!(["Operator", "Triage-Analyst"]));
+    assert!(out.status.success(), "{}", text(&out));
+}

@@ -212,6 +212,9 @@ impl Platform {
             _ => Ok(()),
         };
         decide(workflow.asks_people())?;
+        if let Some(refusal) = unknown_role(&self.index(), workflow) {
+            return Err(Error::Invalid(refusal));
+        }
         let run_as = run_as.as_ref().map(principal_to_stored);
         let publisher = publisher_to_stored(actor);
         let mut found = components::collect(definition, resolver)?;
@@ -383,6 +386,48 @@ impl Platform {
     pub(crate) fn latest_revisions(&self, workspace: &str) -> Result<Vec<Revision>, Error> {
         store::revisions(self.db()?.conn(), Which::LatestOfEach { workspace })
     }
+}
+
+/// Why `workflow` may not be published in its workspace as it stands, if an interaction of
+/// it selects a role by a name the workspace has no role of: a typo (`operater`) admitted
+/// only Owners, published without a word, where every other door naming a role refuses one
+/// that does not exist (round 30 hostile-input review; SPEC WF-1, IX-1). Roles a context
+/// reference gives are decided as the interaction opens.
+fn unknown_role(index: &crate::access::AccessIndex, workflow: &Workflow) -> Option<String> {
+    use crate::definition::model::{StepKind, UsersSpec};
+    let known = |name: &str| {
+        crate::access::BuiltinRole::parse(name).is_some()
+            || index.workspace(&workflow.workspace).is_some_and(|ws| {
+                ws.custom_roles
+                    .keys()
+                    .any(|custom| custom.eq_ignore_ascii_case(name.trim()))
+            })
+    };
+    let flow = workflow
+        .trigger
+        .interaction
+        .as_deref()
+        .map(|ix| ("its Interaction Flow's form".to_owned(), ix));
+    let steps = workflow
+        .all_steps()
+        .into_iter()
+        .filter_map(|s| match &s.kind {
+            StepKind::Interaction(ix) => Some((format!("step `{}`", s.id), &**ix)),
+            _ => None,
+        });
+    flow.into_iter().chain(steps).find_map(|(at, ix)| {
+        let UsersSpec::Selected { roles, .. } = &ix.access.workspace_users else {
+            return None;
+        };
+        roles.iter().find(|role| !known(role)).map(|role| {
+            format!(
+                "{at}: `access.workspace_users.roles` names `{}`, which is no role of `{}` \
+                 (a built-in role, or a custom role made there first)",
+                crate::text::clip(role),
+                workflow.workspace
+            )
+        })
+    })
 }
 
 #[cfg(test)]
