@@ -16,6 +16,7 @@ use crate::server::AppState;
 
 /// The scope asked about.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CheckQuery {
     /// A scope name, e.g. `case.read` (an unknown one is explained as denied).
@@ -45,6 +46,7 @@ pub async fn check(
 
 /// Where to start reading the audit log.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Entries at or after this Unix time, in seconds (default 0: all).

@@ -22,6 +22,7 @@ use crate::workflow::{Quiet, RunOutcome};
 
 /// Which open interactions to list.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OpenQuery {
     /// How many interactions, 1 to 1000 (default 100).

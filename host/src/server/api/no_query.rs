@@ -27,7 +27,7 @@ pub(super) fn reading_queries(doc: &OpenApi) -> Arc<HashSet<(Method, String)>> {
             (Method::PATCH, &item.patch),
             (Method::DELETE, &item.delete),
         ] {
-            if op.as_ref().is_some_and(|op| reads_a_query(path, op)) {
+            if op.as_ref().is_some_and(reads_a_query) {
                 reading.insert((method, path.clone()));
             }
         }
@@ -35,15 +35,12 @@ pub(super) fn reading_queries(doc: &OpenApi) -> Arc<HashSet<(Method, String)>> {
     Arc::new(reading)
 }
 
-/// Whether `op` of `path` documents a query parameter: one said to be in the query, or any
-/// the path does not name (a parameter struct's fields are documented without a place).
-fn reads_a_query(path: &str, op: &Operation) -> bool {
+/// Whether `op` documents a query parameter (a parameter struct says where its fields go,
+/// `#[into_params(parameter_in = Query)]`: without it they were documented in the path,
+/// round 30 web review).
+fn reads_a_query(op: &Operation) -> bool {
     op.parameters.iter().flatten().any(|p| match p {
-        RefOr::T(p) => {
-            matches!(p.parameter_in, ParameterIn::Query)
-                || (matches!(p.parameter_in, ParameterIn::Path)
-                    && !path.contains(&format!("{{{}}}", p.name)))
-        }
+        RefOr::T(p) => matches!(p.parameter_in, ParameterIn::Query),
         RefOr::Ref(_) => true,
     })
 }

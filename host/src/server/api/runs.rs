@@ -17,6 +17,7 @@ use crate::workflow::{Quiet, RunOutcome};
 
 /// Which runs to list.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RunsQuery {
     /// Only this workspace's runs (default: every workspace the caller has a standing in).
