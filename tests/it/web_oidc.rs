@@ -87,8 +87,7 @@ impl Oidc {
             &self.url(&format!("/signin/oidc/{workspace}/{idp}")),
             &[("csrf", &page.csrf())],
         );
-        assert_eq!(start.status, 303, "{}", start.body);
-        let to_idp = start.header("location").expect("to the IdP").to_owned();
+        let to_idp = to_idp(&start);
         assert!(
             to_idp.starts_with(&format!("{}/authorize?", self.idp.issuer)),
             "{to_idp}"
@@ -114,6 +113,21 @@ impl Oidc {
         let done = client.get(&callback);
         (client, done)
     }
+}
+
+/// Where the page a sign-in's button answers goes on to: the IdP, by a refresh (not a
+/// redirect of the button's form, which a browser holds to the page's `form-action` at every
+/// hop), with a link for a browser that does not follow it.
+pub(crate) fn to_idp(start: &Answer) -> String {
+    assert_eq!(start.status, 200, "{}", start.body);
+    let refresh = start.header("refresh").expect("a refresh to the IdP");
+    let url = refresh.strip_prefix("0;url=").expect("at once").to_owned();
+    assert!(
+        start.body.contains("Continue to your identity provider"),
+        "{}",
+        start.body
+    );
+    url
 }
 
 /// The browser holds no session, and the home page says so.
@@ -960,8 +974,7 @@ fn a_state_of_one_workspace_on_anothers_callback_opens_nothing_and_sends_no_code
         &o.url("/signin/oidc/customer-globex/globex-entra"),
         &[("csrf", &page.csrf())],
     );
-    assert_eq!(start.status, 303, "{}", start.body);
-    let to_evil = start.header("location").expect("to the IdP").to_owned();
+    let to_evil = to_idp(&start);
     assert!(to_evil.starts_with(&evil.issuer), "{to_evil}");
     let state_a = query_param(&to_evil, "state").to_owned();
 
@@ -971,7 +984,7 @@ fn a_state_of_one_workspace_on_anothers_callback_opens_nothing_and_sends_no_code
         &o.url("/signin/oidc/mssp-soc/acme-okta"),
         &[("csrf", &page.csrf())],
     );
-    let to_honest = start.header("location").expect("to the IdP").to_owned();
+    let to_honest = to_idp(&start);
     let state_b = query_param(&to_honest, "state");
     let mixed = to_honest.replace(&format!("state={state_b}"), &format!("state={state_a}"));
     let back = victim.get(&mixed);
@@ -1271,4 +1284,33 @@ fn what_an_idp_vouched_for_ends_when_it_is_no_longer_trusted() {
         "--as",
         crate::web::LEAD,
     ]);
+}
+
+/// A server reached at an address that is not loopback, with no `--public-url`, offers no
+/// sign-in through an IdP: its page is the page of a workspace without one, with no button
+/// (round 30 web review: every press of its buttons answered 400). The same workspace on a
+/// loopback server offers its IdP.
+#[test]
+fn a_server_with_no_public_url_offers_no_idp_buttons() {
+    let oidc = Oidc::new();
+    let deployment = &oidc.site.deployment;
+    let server = crate::common::web::WebServer::start_on(
+        deployment.dir.path(),
+        &deployment.db,
+        &crate::web::steps_dir(),
+        "0.0.0.0:0",
+        50,
+        &[],
+        &[],
+    );
+    let page = Client::new().get(&server.url("/signin/oidc/mssp-soc"));
+    assert_eq!(page.status, 404, "{}", page.body);
+    assert!(!page.body.contains("<form"), "{}", page.body);
+    let offered = Client::new().get(&oidc.url("/signin/oidc/mssp-soc"));
+    assert_eq!(offered.status, 200, "{}", offered.body);
+    assert!(
+        offered.body.contains("Sign in with acme-okta"),
+        "{}",
+        offered.body
+    );
 }

@@ -62,6 +62,9 @@ struct Inner {
     /// How many times the discovery document was fetched, and how long each answer waits.
     discoveries: u32,
     discovery_delay: std::time::Duration,
+    /// Whether its authorization endpoint sends the browser back through another origin
+    /// first (`localhost` for `127.0.0.1`), as a broker or a federated IdP does.
+    hop: bool,
 }
 
 /// A running fake IdP; its thread stops with the test process.
@@ -103,6 +106,12 @@ impl FakeIdp {
         let mut inner = self.inner.lock().expect("idp state");
         inner.person = claims;
         inner.spoil = None;
+    }
+
+    /// From now on, sends the browser back through another origin (`/hop` on `localhost`)
+    /// before the callback, as a broker or a federated IdP does.
+    pub fn hop_through_another_origin(&self) {
+        self.inner.lock().expect("idp state").hop = true;
     }
 
     /// Spoils every token from now on, as told.
@@ -296,8 +305,18 @@ fn serve(
                 },
             );
             let location = format!("{redirect}?code={code}&state={}", encode(st));
+            let location = if inner.hop {
+                let port = base.rsplit(':').next().unwrap_or_default();
+                format!("http://localhost:{port}/hop?to={}", encode(&location))
+            } else {
+                location
+            };
             respond(stream, "302 Found", &[("Location", &location)], "");
         }
+        ("GET", "/hop") => match req.query.get("to") {
+            Some(to) => respond(stream, "302 Found", &[("Location", to)], ""),
+            None => respond(stream, "400 Bad Request", &[], "where to?"),
+        },
         ("POST", "/token") => {
             state.lock().expect("idp state").token_requests += 1;
             let expected = format!(

@@ -50,6 +50,19 @@ impl WebServer {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> WebServer {
+        Self::start_on(dir, db, steps, "127.0.0.1:0", poll_ms, extra, env)
+    }
+
+    /// [`WebServer::start_with_env`] listening on `http` (`serve --http`).
+    pub fn start_on(
+        dir: &Path,
+        db: &Path,
+        steps: &str,
+        http: &str,
+        poll_ms: u64,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> WebServer {
         let poll_ms = poll_ms.to_string();
         let mut child = Command::new(flowhost_bin())
             .env(super::ALLOW_LOOPBACK_IDP.0, super::ALLOW_LOOPBACK_IDP.1)
@@ -60,7 +73,7 @@ impl WebServer {
             .args([
                 "serve",
                 "--http",
-                "127.0.0.1:0",
+                http,
                 "--poll-ms",
                 &poll_ms,
                 "--steps",

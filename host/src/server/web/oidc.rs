@@ -73,7 +73,9 @@ pub(super) async fn choose(
             ))
         })
         .await??;
-    if idps.is_empty() {
+    // A server with no public URL offers no such sign-in (its buttons answered 400 at every
+    // press; round 30 web review): answered as a workspace without IdPs.
+    if idps.is_empty() || state.public_url().is_none() {
         let body = "<h1>Sign in</h1><p class=\"error\">There is no sign-in through an \
                     identity provider here. Check the address, or use the sign-in link an \
                     Owner of your workspace gave you.</p>";
@@ -118,8 +120,8 @@ pub(super) async fn choose(
         .into_response())
 }
 
-/// POST /signin/oidc/{workspace}/{idp}: starts the login; 303 to the IdP. A client past its
-/// sign-in attempts is answered 429 and no login is stored.
+/// POST /signin/oidc/{workspace}/{idp}: starts the login; a page that goes on to the IdP. A
+/// client past its sign-in attempts is answered 429 and no login is stored.
 pub(super) async fn start(
     _attempt: SignInAttempt,
     State(state): State<AppState>,
@@ -147,7 +149,22 @@ pub(super) async fn start(
         );
         page("Sign in", None, &body).into_response()
     } else {
-        Redirect::to(&started.authorize_url).into_response()
+        // Left by a refresh, not by a redirect of the button's form: a browser holds every
+        // redirect a form's submission goes through to the page's `form-action`, and an IdP
+        // that passed the browser through another origin (a broker, a federated IdP) was
+        // refused there, the sign-in stopped on a browser error (round 30 web review). A
+        // refresh is no form's submission; the link is there for a browser that does not
+        // follow it.
+        let body = format!(
+            "<h1>Sign in</h1><p><a href=\"{}\">Continue to your identity provider</a></p>",
+            esc(&started.authorize_url)
+        );
+        let mut response = page("Sign in", None, &body).into_response();
+        response.headers_mut().insert(
+            header::REFRESH,
+            header_value(&format!("0;url={}", started.authorize_url))?,
+        );
+        response
     };
     let binding = format!(
         "{OIDC_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/signin/oidc; Max-Age={LOGIN_TTL_SECS}",
