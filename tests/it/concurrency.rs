@@ -1003,3 +1003,62 @@ fn a_step_stopped_resumable_three_times_in_a_row_at_a_busy_connection_fails_at_i
     assert!(error.contains("deadline exceeded"), "{error}");
     assert_eq!(created(), 2, "the failed run created nothing");
 }
+
+/// `serve --once` that leaves a run unfinished (its steps stopped by a database held by
+/// another process, four times over) says so with its exit status, naming how many, where it
+/// said "stopped cleanly" and exited 0 with the run `running` (round 30 kill review); the
+/// next start finishes it.
+#[test]
+fn serve_once_that_leaves_a_run_unfinished_exits_non_zero() {
+    let (dir, db) = applied();
+    let workflow = json!({ "name": "restrict-new", "workspace": WS,
+        "run_as": "automation@acme-mssp.test", "trigger": { "on": "case_created" },
+        "steps": [ { "id": "restrict", "uses": "cases/update-case-restrictions",
+            "with": { "case_id": "$.event.case.id", "access_mode": "restricted" } } ] });
+    std::fs::write(dir.path().join("restrict-new.json"), workflow.to_string()).expect("write");
+    flowhost_ok(
+        dir.path(),
+        &db,
+        &["workflows", "publish", "restrict-new.json", "--as", OWNER],
+    );
+    flowhost_ok(
+        dir.path(),
+        &db,
+        &[
+            "cases",
+            "create",
+            "--title",
+            "held",
+            "--severity",
+            "low",
+            "--workspace",
+            WS,
+            "--as",
+            OWNER,
+        ],
+    );
+    // Past four stops at the busy timeout (5 s each) and the retries between them (1, 2 and
+    // 4 s): about 30 s.
+    let holder = hold_write_lock_once_a_run_exists(&db, Duration::from_secs(45));
+    let out = flowhost(dir.path(), &db, &["serve", "--once"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    holder.join().expect("holder");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("left 1 run(s) unfinished"), "{stderr}");
+    assert!(!stderr.contains("stopped cleanly"), "{stderr}");
+    assert_eq!(
+        query::<String>(&db, "SELECT status FROM runs"),
+        vec!["running".to_owned()]
+    );
+    // Allowed path: with the database free, the next start finishes it.
+    let out = flowhost(dir.path(), &db, &["serve", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        query::<String>(&db, "SELECT status FROM runs"),
+        vec!["succeeded".to_owned()]
+    );
+}

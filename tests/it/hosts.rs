@@ -728,6 +728,28 @@ fn serve_refuses_a_bad_heartbeat_ttl_naming_it() {
     );
 }
 
+/// A bound of a chain's runs that does not read is refused as `serve` starts, naming it: read
+/// only as a chained event was claimed, it failed every claim of one, and its workspace's
+/// events waited for good behind it (round 30 kill review; SPEC WF-9).
+#[test]
+fn serve_refuses_a_bad_chain_bound_naming_it() {
+    let db = TestDb::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let var = flowhost::workflow::triggers::CHAIN_RUNS_VAR;
+    for bad in ["10,000", "0", "1e4"] {
+        let out = serve_once_with(dir.path(), &db.url, var, bad);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {stderr}");
+        assert!(stderr.contains(var), "{bad:?}: {stderr}");
+    }
+    let ok = serve_once_with(dir.path(), &db.url, var, "100");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
+
 /// `flowhost serve --once` in `dir` on the database at `url`, with `var` set to `value`.
 fn serve_once_with(
     dir: &std::path::Path,
@@ -1557,6 +1579,49 @@ fn an_answer_left_to_any_host_wakes_another_hosts_serve_before_its_poll() {
     waker.notify_one();
     serving.join().expect("serve").expect("serve ends cleanly");
     assert!(resumed, "not resumed within 5 s (the poll is 30 s)");
+}
+
+/// A WASM step's host call waiting for a workspace lock another host holds up to the step's
+/// deadline, within the busy timeout, is the infrastructure's failure too, as SQLite's busy
+/// handler decides it (SPEC WF-11): the server ended the lock's wait and the statement at the
+/// same instant and reported the statement's timeout, so the step failed as its own (round 30
+/// kill and concurrency review).
+#[test]
+fn a_steps_wait_for_another_hosts_lock_to_its_deadline_is_the_infrastructures() {
+    let (db, p) = deployment();
+    create_case(&p, "one");
+    let runtime = StepRuntime::new(&EngineSettings::default(), None).expect("runtime");
+    let step = runtime
+        .load(std::path::Path::new(common::RESTRICT_CASES))
+        .expect("component loads");
+    let mut holder = db.client();
+    let mut lock = holder.transaction().expect("begin");
+    lock.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        &[&"flowhost workspace mssp-soc"],
+    )
+    .expect("the workspace's lock");
+    let (services, watch) = flowhost::services::HostServices::of(p.clone()).watched();
+    let started = Instant::now();
+    let exec = runtime.execute(
+        &step,
+        &json!({ "collaborators": ["sam.lead@acme-mssp.test"], "severity": "low" }),
+        owner_in("mssp-soc"),
+        services,
+        flowhost::wasm::StepLimits {
+            timeout: Duration::from_secs(2),
+            ..flowhost::wasm::StepLimits::default()
+        },
+    );
+    let waited = started.elapsed();
+    drop(lock);
+    let noticed = watch.failure().expect("the lock's wait was the host's");
+    assert!(noticed.contains("unavailable"), "{noticed}");
+    assert!(exec.result.is_err(), "{:?}", exec.result);
+    assert!(
+        waited < Duration::from_secs(4),
+        "at its deadline: {waited:?}"
+    );
 }
 
 /// A WASM step's host call waiting for a workspace lock another host holds past the busy

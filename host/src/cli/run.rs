@@ -64,6 +64,10 @@ pub(super) fn engine_with(
     steps: Vec<PathBuf>,
     settings: &EngineSettings,
 ) -> anyhow::Result<Engine> {
+    // Read where a chain's events are claimed: a bad value there failed every claim of a
+    // chained event, its workspace's events waiting for good behind it (round 30 kill
+    // review). Refused before anything starts, as the heartbeat's TTL is.
+    flowhost::workflow::triggers::max_chain_runs()?;
     let platform = Arc::new(platform(db)?);
     let runtime = Arc::new(StepRuntime::new(settings, Some(db.cache_dir()))?);
     Ok(Engine::new(platform, runtime, steps))

@@ -33,6 +33,8 @@ thread_local! {
     static OWN_SHARE_SINCE_ASKED: Cell<bool> = const { Cell::new(false) };
     /// When the deadline bound now was bound.
     static BOUND_AT: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// When this thread's PostgreSQL transaction under a bound began ([`transaction_begun`]).
+    static BEGUN: Cell<Option<Instant>> = const { Cell::new(None) };
     /// Whose work the deadline bounds ([`bind_shared`]): the share it waits for the shared
     /// connection in.
     static SHARE: std::cell::RefCell<Option<std::sync::Arc<str>>> =
@@ -158,11 +160,9 @@ pub fn lift() -> Bound {
 /// the work's own, and the failure is the infrastructure's (a run stops resumable, SPEC
 /// WF-11). Read as the step's own timeout, one tenant's steps holding the connection failed
 /// every other tenant's steps waiting behind them (round 26 hostile-step review). So is a
-/// wait for another process's write lock that ends at the deadline (SQLite's busy handler;
-/// round 27 kill and concurrency review); one past the busy timeout is the infrastructure's
-/// there already. PostgreSQL's `lock_timeout` at a deadline within the busy timeout is not
-/// told from its `statement_timeout`, which the server reports first: such a wait there
-/// stays the step's own.
+/// wait for another process's write lock that ends at the deadline (SQLite's busy handler,
+/// PostgreSQL's `lock_timeout`: [`lock_wait_ran_out`]; round 27 kill and concurrency
+/// review); one past the busy timeout is the infrastructure's there already.
 ///
 /// Only waits that took half the bound's time count: this one, from `since` to the deadline,
 /// with those before it that ended well ([`waited_for_others`]). A step that spent its own
@@ -173,6 +173,33 @@ pub fn lift() -> Bound {
 /// failed as its own timeout).
 pub(crate) fn waited_out(since: Instant) {
     waited_out_counting(since, Duration::ZERO, true);
+}
+
+/// Notes that this thread's PostgreSQL transaction under a bound begins now: a lock wait the
+/// server ends at the deadline is taken from here ([`lock_wait_ran_out`]).
+pub(crate) fn transaction_begun() {
+    BEGUN.with(|b| b.set(Some(Instant::now())));
+}
+
+/// How near the deadline a PostgreSQL lock wait ends that the server ended at its
+/// `lock_timeout` set by the deadline (`pg::deadline_settings` ends it just short of it).
+const NEAR_THE_DEADLINE: Duration = Duration::from_millis(50);
+
+/// Notes that a lock wait of this thread's PostgreSQL transaction ended at the server's
+/// `lock_timeout` (55P03): near the bound deadline, another host's lock held it there, the
+/// host's business when the wait took half the bound's time ([`waited_out`], from the
+/// transaction's begin), as SQLite's busy handler decides it. Its `lock_timeout` and
+/// `statement_timeout` ended at the same instant, and the server reported the second: a step
+/// whose write waited for another host's lock failed as its own timeout where SQLite stopped
+/// the run resumable (round 30 kill and concurrency review; SPEC WF-11). Far from it, the
+/// wait ended at the busy timeout: the infrastructure's already.
+pub(crate) fn lock_wait_ran_out() {
+    let (Some(deadline), Some(begun)) = (current(), BEGUN.with(Cell::get)) else {
+        return;
+    };
+    if deadline.saturating_duration_since(Instant::now()) <= NEAR_THE_DEADLINE {
+        waited_out(begun);
+    }
 }
 
 /// [`waited_out`] of a wait for what work of another share held (`behind_own` false: another

@@ -205,6 +205,14 @@ impl Scheduler {
                 if claimed.nothing() && workers.in_flight() == 0 {
                     match workers.next_retry() {
                         Some(at) => tokio::time::sleep_until(at.into()).await,
+                        // Runs it gave up on are left unfinished: said with the exit status,
+                        // as pending work left is (round 30 kill review: "stopped cleanly").
+                        None if !workers.gave_up.is_empty() => anyhow::bail!(
+                            "`serve --once` left {} run(s) unfinished (the infrastructure kept \
+                             stopping them, or they could not be resumed); a later `serve`, or \
+                             `flowhost runs resume`, carries them on",
+                            workers.gave_up.len()
+                        ),
                         None => break,
                     }
                     continue;

@@ -64,6 +64,11 @@ impl From<::postgres::Error> for Error {
         if e.code() == Some(&::postgres::error::SqlState::QUERY_CANCELED) {
             crate::store::deadline::cancelled();
         }
+        // A lock wait the server ended at the deadline: another host's lock, the host's
+        // business when it took half the step's time (`deadline::lock_wait_ran_out`).
+        if e.code() == Some(&::postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
+            crate::store::deadline::lock_wait_ran_out();
+        }
         Error::Postgres(e)
     }
 }

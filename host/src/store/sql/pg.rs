@@ -606,12 +606,18 @@ pub(super) fn deadline_settings(reads: bool) -> Vec<String> {
     let Some(deadline) = crate::store::deadline::current() else {
         return Vec::new();
     };
+    crate::store::deadline::transaction_begun();
     let now = std::time::Instant::now();
     let ms = timeout_ms(deadline.saturating_duration_since(now));
     // A lock another host holds past the busy timeout is the infrastructure's, as SQLite's
     // busy handler decides it: waited for to the deadline, a step failed at its deadline
-    // where SQLite stopped the run resumable (SPEC WF-11; round 18 storage review).
-    let mut lock_ms = ms.min(timeout_ms(crate::store::BUSY_TIMEOUT));
+    // where SQLite stopped the run resumable (SPEC WF-11; round 18 storage review). One held
+    // to the deadline ends just short of it (55P03), told from the statement's own timeout,
+    // which the server reports first when both end at once (`deadline::lock_wait_ran_out`;
+    // round 30 kill and concurrency review).
+    let mut lock_ms = ms
+        .min(timeout_ms(crate::store::BUSY_TIMEOUT))
+        .min(ms.saturating_sub(2).max(1));
     // A read's statements stop at the call's budget: on PostgreSQL one read held the
     // connection every run shares up to its step's deadline, minutes, where SQLite's stopped
     // at the budget (round 26 hostile-step review). A wait for a lock ends first, the
