@@ -570,6 +570,128 @@ fn a_hand_run_holds_only_what_its_publisher_holds_too() {
     assert!(lead_sees());
 }
 
+/// A hand run held by its binder is judged at its resume as it acts, not as its starter
+/// alone (round 30 self-review): a Contributor's revision run by the Owner read a case that
+/// named the Contributor, who was then taken off it; resumed, the run went on as the Owner
+/// (who sees every case) and copied the case's title into a case everyone sees. It ends.
+#[test]
+fn a_hand_run_held_by_its_binder_is_judged_at_its_resume_as_it_acts() {
+    let env = Env::new();
+    let hidden = env.case("hidden later", true);
+    env.ok(&[
+        "cases",
+        "update-restrictions",
+        &hidden,
+        "--add",
+        LEAD,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    let file = env.write(
+        "copy-out.json",
+        &json!({ "name": "copy-out", "workspace": "mssp-soc", "steps": [
+            { "id": "look", "uses": "cases/query-cases", "with": {} },
+            { "id": "ask", "interaction": { "title": "Go on?",
+                "form": { "fields": [{ "name": "ok", "type": "boolean" }] },
+                "access": { "workspace_users": { "emails": [OWNER] } } } },
+            { "id": "copy", "uses": "cases/create-case", "with": {
+                "title": "copy of {{ $.steps.look.cases[0].title }}", "severity": "low" } } ] }),
+    );
+    env.publish_ok(&file, LEAD);
+    let started: Value = serde_json::from_str(&env.ok(&[
+        "run",
+        "--published",
+        "copy-out",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+        "--json",
+    ]))
+    .expect("json");
+    assert_eq!(started["status"], "on_hold", "{started}");
+    let ix = started["waiting_on"][0]
+        .as_str()
+        .expect("an interaction")
+        .to_owned();
+    env.ok(&[
+        "cases",
+        "update-restrictions",
+        &hidden,
+        "--remove",
+        LEAD,
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        OWNER,
+    ]);
+    env.cli(&[
+        "interact",
+        "respond",
+        &ix,
+        "--as",
+        OWNER,
+        "--values",
+        r#"{"ok":true}"#,
+    ]);
+    let runs = env.runs();
+    assert_eq!(runs[0].1, "failed", "{runs:?}");
+    assert!(
+        runs[0]
+            .2
+            .as_deref()
+            .unwrap_or("")
+            .contains("no longer visible"),
+        "{runs:?}"
+    );
+    let db = crate::common::db_at(&env.db);
+    let copied: i64 = db
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM cases WHERE title LIKE 'copy of%'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(copied, 0);
+}
+
+/// A case a hand run held by its binder creates names its starter as reporter, as the
+/// starter's own run's does (round 30 self-review: it had none, a run principal naming no
+/// person).
+#[test]
+fn a_hand_runs_case_names_its_starter_as_reporter() {
+    let env = Env::new();
+    let file = env.write(
+        "make-case.json",
+        &json!({ "name": "make-case", "workspace": "mssp-soc", "steps": [
+            { "id": "make", "uses": "cases/create-case", "with": {
+                "title": "made by hand", "severity": "low" } } ] }),
+    );
+    env.publish_ok(&file, OWNER);
+    env.ok(&[
+        "run",
+        "--published",
+        "make-case",
+        "--workspace",
+        "mssp-soc",
+        "--as",
+        LEAD,
+    ]);
+    let db = crate::common::db_at(&env.db);
+    let reporter: Option<String> = db
+        .conn()
+        .query_row(
+            "SELECT reporter FROM cases WHERE title = 'made by hand'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the case");
+    assert_eq!(reporter.as_deref(), Some(LEAD));
+}
+
 /// A trigger's conditions are evaluated only once the run's identity is known and may see
 /// the event's case (SPEC CS-2): a workflow whose identity fails closed (its publisher
 /// deleted) is refused on every case event of its kind, whatever its conditions say, and the

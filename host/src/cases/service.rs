@@ -213,10 +213,16 @@ impl Platform {
         // The person the caller stands for: a personal key's owner too, as every other
         // decision on the case reads it (round 23 door review: every case the API created
         // had no reporter, the API taking keys only).
-        let reporter = self
-            .index()
-            .person_of(&caller.principal)
-            .map(|e| e.to_string());
+        // A run's is the person it acts as in its own workspace (a hand run held by its
+        // binder too had none since it acts as a run principal, round 30 self-review); a
+        // shared revision's identity, another workspace's, is named nowhere here.
+        let reporter = match &caller.principal {
+            Principal::Run(run) if !run.shared && !run.borrowed => {
+                self.index().person_of(&run.identity)
+            }
+            own => self.index().person_of(own),
+        }
+        .map(|e| e.to_string());
         let request = (keyed == Keyed::ByRequest).then(|| {
             request_digest(&json!({
                 "title": title,

@@ -588,6 +588,14 @@ impl Engine {
             .authorize(principal, workspace, Scope::PlaybookExecute)
     }
 
+    /// Whether run `run` (by its internal key) is unfinished, as stored; a row that does not
+    /// read counts as unfinished.
+    pub(super) fn is_unfinished(&self, run: i64) -> bool {
+        self.runs
+            .run_resume_data(run)
+            .map_or(true, |data| data.status.is_unfinished())
+    }
+
     /// Resumes an unfinished run (by its internal key): journaled steps are replayed, the rest
     /// executed.
     pub fn resume(&self, run: i64, observer: &dyn Observer) -> Result<RunOutcome, Error> {
@@ -683,11 +691,28 @@ impl Engine {
             }
             principal => principal,
         };
+        // A hand run of a published revision holds what its binder holds too, as it started.
+        let acting = match &principal {
+            Principal::Run(_) => principal.clone(),
+            starter => {
+                let binder = self
+                    .runs
+                    .run_binder(run)
+                    .and_then(|b| {
+                        b.map(|b| principal_from_stored(&b, "runs", "binder", format!("run {id}")))
+                            .transpose()
+                            .map_err(|e| Error::Internal(e.to_string()))
+                    })
+                    .map_err(|e| self.let_go(run, e))?;
+                held_by_binder_too(starter.clone(), binder)
+            }
+        };
         // A run an event started reads as a listener does, as when it started (below).
         let listener = depth > 0;
         match self.no_longer_sees(
             run,
             &principal,
+            &acting,
             &workflow.workspace,
             shared,
             trigger_case,
@@ -701,28 +726,12 @@ impl Engine {
             }
             Err(e) => return Err(self.let_go(run, e)),
         }
-        // A hand run of a published revision holds what its binder holds too, as it started.
-        let principal = match principal {
-            Principal::Run(_) => principal,
-            starter => {
-                let binder = self
-                    .runs
-                    .run_binder(run)
-                    .and_then(|b| {
-                        b.map(|b| principal_from_stored(&b, "runs", "binder", format!("run {id}")))
-                            .transpose()
-                            .map_err(|e| Error::Internal(e.to_string()))
-                    })
-                    .map_err(|e| self.let_go(run, e))?;
-                held_by_binder_too(starter, binder)
-            }
-        };
         Ok(self.execute_once(
             &RunRef { key: run, id },
             executing,
             Journal::Look,
             &workflow,
-            principal,
+            acting,
             event,
             depth,
             rules,
@@ -730,7 +739,8 @@ impl Engine {
         ))
     }
 
-    /// Why run `run` may not go on as `principal` in `workspace`, if it may not: its identity
+    /// Why run `run` may not go on as `principal` (stored; `acting`: as it acts, a hand run
+    /// held by its binder too) in `workspace`, if it may not: its identity
     /// (unless `shared`: then its source's) or whoever bound it no longer acts there (WF-10),
     /// or the case
     /// whose event started it, or a restricted case it holds in its context (read by its
@@ -743,10 +753,12 @@ impl Engine {
     /// for the restricted cases its event came with, as it had to when the event was matched
     /// (round 22 leak review: a custom event's run started after its identity lost it, where a
     /// case event's run ended); the cases it read or created itself need sight alone.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn no_longer_sees(
         &self,
         run: i64,
         principal: &Principal,
+        acting: &Principal,
         workspace: &str,
         shared: bool,
         trigger_case: Option<i64>,
@@ -798,8 +810,9 @@ impl Engine {
         }
         // The reasons below name nobody: a run's error is read by whoever sees the run, to
         // whom its identity may be another workspace's (a shared flow's) or a key id they
-        // are not told (round 24 leaks review).
-        let caller = Caller::of(principal, workspace);
+        // are not told (round 24 leaks review). Judged as the run acts (`acting`: a hand
+        // run held by its binder too, round 30 self-review), not as its starter alone.
+        let caller = Caller::of(acting, workspace);
         if let Some(case) = trigger_case {
             match self
                 .platform
@@ -833,7 +846,7 @@ impl Engine {
         // and holds them since (`triggers.rs`).
         if listener
             && !self.sees_what_run_read(
-                principal,
+                acting,
                 workspace,
                 crate::cases::RunReads::at_event(run, Some(0)),
                 true,
@@ -847,7 +860,7 @@ impl Engine {
             ));
         }
         if !self.sees_what_run_read(
-            principal,
+            acting,
             workspace,
             crate::cases::RunReads::all(run),
             false,
@@ -1700,6 +1713,17 @@ impl Exec<'_> {
                 // review: a key revoked during a wait). Decided first on the index, then
                 // again as the interaction is written.
                 let shared = self.workflow.shared_from.is_some();
+                // Whoever started it by hand, if anyone did: a hand run held by its binder
+                // acts as a run principal, its starter its identity (round 30 self-review).
+                let starter = match &self.caller.principal {
+                    Principal::Run(run) => self
+                        .engine
+                        .runs
+                        .run_binder(self.run)
+                        .map_err(|e| Halt::host(key, e))?
+                        .map(|_| run.identity.clone()),
+                    own => Some(own.clone()),
+                };
                 let refused: std::cell::RefCell<Option<&str>> = std::cell::RefCell::new(None);
                 let decided = |index: &crate::access::AccessIndex| {
                     let why = if !index.run_goes_on(
@@ -1711,13 +1735,9 @@ impl Exec<'_> {
                             "the identity this run acts as, or whoever bound it, no longer \
                              acts here; it asks nobody (SPEC WF-10)",
                         )
-                    } else if !matches!(self.caller.principal, Principal::Run(_))
+                    } else if let Some(starter) = &starter
                         && !index
-                            .check(
-                                &self.caller.principal,
-                                &self.caller.workspace,
-                                Scope::PlaybookExecute,
-                            )
+                            .check(starter, &self.caller.workspace, Scope::PlaybookExecute)
                             .allowed()
                     {
                         // A person's or key's own run, as its resume decides it (self-review).

@@ -471,6 +471,7 @@ impl Engine {
         match self.no_longer_sees(
             run.run.key,
             &principal,
+            &principal,
             &workflow.workspace,
             workflow.shared_from.is_some(),
             run.trigger_case,
