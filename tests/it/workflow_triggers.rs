@@ -990,7 +990,13 @@ fn a_stored_event_naming_who_left_a_case_still_restricted_is_hidden_as_one_writt
     env.dispatch(2);
     assert_eq!(env.watched(OWNER), 1);
     assert_eq!(env.watched(TINA), 0, "written now: hidden for good");
-    env.as_before_sights("UPDATE events SET sight = NULL; UPDATE run_cases SET sight = NULL;");
+    // Its case's fields quoting a NUL escape, which PostgreSQL's `jsonb` refuses and the
+    // host reads (round 30 self-review: hidden on SQLite only).
+    env.as_before_sights(
+        "UPDATE events SET sight = NULL,
+                payload = replace(payload, '\"fields\":{}', '\"fields\":{\"note\":\"a\\u0000b\"}');
+         UPDATE run_cases SET sight = NULL;",
+    );
     assert_eq!(env.watched(OWNER), 1);
     assert_eq!(
         env.watched(TINA),

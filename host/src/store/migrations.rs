@@ -1049,7 +1049,8 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
         // sight now, which its widening had set, so the person added in that change was
         // shown a run about who left before them (round 30 regression review). Read as
         // JSON, not matched as text: a case's own fields may hold any text; a payload that
-        // does not read is left alone (no reader reads it either).
+        // does not read is left alone (no reader reads it either). One written before `was`
+        // was kept (round 26) is read closed: as if the case was restricted.
         r#"
     UPDATE events SET sight = -1
      WHERE kind = 'case_collaborators_list_updated' AND source LIKE 'case-service:%'
@@ -1057,7 +1058,8 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
        AND json_valid(payload)
        AND json_type(payload, '$.removed') = 'array'
        AND json_array_length(payload, '$.removed') > 0
-       AND json_extract(payload, '$.was.access_mode') = 'restricted'
+       AND (json_type(payload, '$.was') IS NULL
+            OR json_extract(payload, '$.was.access_mode') = 'restricted')
        AND ((json_type(payload, '$.added') = 'array' AND json_array_length(payload, '$.added') > 0)
             OR json_extract(payload, '$.case.access_mode') = 'full_access');
     "#,

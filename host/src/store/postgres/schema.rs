@@ -290,25 +290,30 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         28,
         "every case event naming who left a restricted case in a change that widened it, hidden for good (the SQLite migration 48)",
         // Row by row: a payload that does not read as JSON is left alone rather than stop the
-        // migration (PostgreSQL 15 has no test for it short of the cast).
+        // migration (PostgreSQL 15 has no test for it short of the cast). A `\u0000` escape,
+        // which a case's fields may hold and `jsonb` refuses, is read as U+FFFD first: what
+        // is decided here never quotes one (round 30 self-review: such an event stayed
+        // visible on this engine only).
         r#"
     DO $$
     DECLARE
         r RECORD;
         p JSONB;
+        hide BOOLEAN;
     BEGIN
         FOR r IN SELECT id, payload FROM events
                   WHERE kind = 'case_collaborators_list_updated' AND source LIKE 'case-service:%'
                     AND (sight IS NULL OR sight >= 0) LOOP
             BEGIN
-                p := r.payload::jsonb;
+                p := replace(r.payload, '\u0000', '\ufffd')::jsonb;
+                hide := jsonb_typeof(p->'removed') = 'array' AND p->'removed' <> '[]'::jsonb
+                    AND (p->'was' IS NULL OR (p->'was'->>'access_mode') = 'restricted')
+                    AND ((jsonb_typeof(p->'added') = 'array' AND p->'added' <> '[]'::jsonb)
+                         OR (p->'case'->>'access_mode') = 'full_access');
             EXCEPTION WHEN others THEN
                 CONTINUE;
             END;
-            IF jsonb_typeof(p->'removed') = 'array' AND p->'removed' <> '[]'::jsonb
-               AND (p->'was'->>'access_mode') = 'restricted'
-               AND ((jsonb_typeof(p->'added') = 'array' AND p->'added' <> '[]'::jsonb)
-                    OR (p->'case'->>'access_mode') = 'full_access') THEN
+            IF hide THEN
                 UPDATE events SET sight = -1 WHERE id = r.id;
             END IF;
         END LOOP;
