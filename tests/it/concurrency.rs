@@ -1004,41 +1004,34 @@ fn a_step_stopped_resumable_three_times_in_a_row_at_a_busy_connection_fails_at_i
     assert_eq!(created(), 2, "the failed run created nothing");
 }
 
-/// `serve --once` that leaves a run unfinished (its steps stopped by a database held by
-/// another process, four times over) says so with its exit status, naming how many, where it
+/// `serve --once` that leaves a run unfinished (its resumes stopped by a database another
+/// process holds, four times over) says so with its exit status, naming how many, where it
 /// said "stopped cleanly" and exited 0 with the run `running` (round 30 kill review); the
 /// next start finishes it.
 #[test]
 fn serve_once_that_leaves_a_run_unfinished_exits_non_zero() {
     let (dir, db) = applied();
-    let workflow = json!({ "name": "restrict-new", "workspace": WS,
-        "run_as": "automation@acme-mssp.test", "trigger": { "on": "case_created" },
-        "steps": [ { "id": "restrict", "uses": "cases/update-case-restrictions",
-            "with": { "case_id": "$.event.case.id", "access_mode": "restricted" } } ] });
-    std::fs::write(dir.path().join("restrict-new.json"), workflow.to_string()).expect("write");
-    flowhost_ok(
+    // A run left resumable by a busy database, as `flowhost run` leaves one.
+    let workflow = json!({ "name": "open-later", "workspace": WS, "steps": [
+        { "id": "pause", "wait": "300ms" },
+        { "id": "open", "uses": "cases/create-case", "with": { "title": "later", "severity": "low" } }
+    ] });
+    let file = dir.path().join("open-later.json");
+    std::fs::write(&file, workflow.to_string()).expect("write");
+    let holder = hold_write_lock_once_a_run_exists(&db, Duration::from_millis(5600));
+    let out = flowhost(
         dir.path(),
         &db,
-        &["workflows", "publish", "restrict-new.json", "--as", OWNER],
+        &["run", file.to_str().expect("utf-8"), "--as", OWNER],
     );
-    flowhost_ok(
-        dir.path(),
-        &db,
-        &[
-            "cases",
-            "create",
-            "--title",
-            "held",
-            "--severity",
-            "low",
-            "--workspace",
-            WS,
-            "--as",
-            OWNER,
-        ],
+    holder.join().expect("holder");
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    // Past four stops at the busy timeout (5 s each) and the retries between them (1, 2 and
-    // 4 s): about 30 s.
+    // Held again past four stops of its resume at the busy timeout (5 s each) and the retries
+    // between them (1, 2 and 4 s): about 30 s. Nothing is pending to claim.
     let holder = hold_write_lock_once_a_run_exists(&db, Duration::from_secs(45));
     let out = flowhost(dir.path(), &db, &["serve", "--once"]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
