@@ -594,23 +594,30 @@ fn a_wasm_steps_host_call_that_meets_a_busy_database_is_noticed_whatever_the_ste
     );
 }
 
-#[test]
-fn flowhost_run_says_when_a_busy_database_stopped_its_run_and_exits_non_zero() {
-    let (dir, db) = applied();
+/// `flowhost run` of a workflow that opens a case after a short wait, while another
+/// connection holds the write lock past the run's busy timeout (5 s) from while it waits: the
+/// run stops resumable.
+fn run_left_by_a_busy_database(dir: &Path, db: &Path) -> Output {
     let workflow = json!({ "name": "open-later", "workspace": WS, "steps": [
         { "id": "pause", "wait": "300ms" },
         { "id": "open", "uses": "cases/create-case", "with": { "title": "later", "severity": "low" } }
     ] });
-    let file = dir.path().join("open-later.json");
+    let file = dir.join("open-later.json");
     std::fs::write(&file, workflow.to_string()).expect("write");
-    // Held past the run's busy timeout (5 s), from while the run waits.
-    let holder = hold_write_lock_once_a_run_exists(&db, Duration::from_millis(5600));
+    let holder = hold_write_lock_once_a_run_exists(db, Duration::from_millis(5600));
     let out = flowhost(
-        dir.path(),
-        &db,
+        dir,
+        db,
         &["run", file.to_str().expect("utf-8"), "--as", OWNER],
     );
     holder.join().expect("holder");
+    out
+}
+
+#[test]
+fn flowhost_run_says_when_a_busy_database_stopped_its_run_and_exits_non_zero() {
+    let (dir, db) = applied();
+    let out = run_left_by_a_busy_database(dir.path(), &db);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("resumable"), "{stderr}");
@@ -1011,20 +1018,7 @@ fn a_step_stopped_resumable_three_times_in_a_row_at_a_busy_connection_fails_at_i
 #[test]
 fn serve_once_that_leaves_a_run_unfinished_exits_non_zero() {
     let (dir, db) = applied();
-    // A run left resumable by a busy database, as `flowhost run` leaves one.
-    let workflow = json!({ "name": "open-later", "workspace": WS, "steps": [
-        { "id": "pause", "wait": "300ms" },
-        { "id": "open", "uses": "cases/create-case", "with": { "title": "later", "severity": "low" } }
-    ] });
-    let file = dir.path().join("open-later.json");
-    std::fs::write(&file, workflow.to_string()).expect("write");
-    let holder = hold_write_lock_once_a_run_exists(&db, Duration::from_millis(5600));
-    let out = flowhost(
-        dir.path(),
-        &db,
-        &["run", file.to_str().expect("utf-8"), "--as", OWNER],
-    );
-    holder.join().expect("holder");
+    let out = run_left_by_a_busy_database(dir.path(), &db);
     assert!(
         !out.status.success(),
         "{}",

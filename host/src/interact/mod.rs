@@ -467,14 +467,7 @@ impl Platform {
                     (r, decision.reason.to_string())
                 }
             };
-            audit::record(
-                tx,
-                &Actor::Principal(principal),
-                &r.workspace,
-                "interaction.respond.denied",
-                &format!("interaction:{id}"),
-                json!({ "run": r.run_public, "step": r.step, "reason": reason }),
-            )
+            audit_denied_answer(tx, principal, id, &r, &reason)
         })
     }
 
@@ -507,14 +500,7 @@ impl Platform {
                 // Audited as every refused member's attempt is, answered as for none (round
                 // 30 web review: no entry, where SPEC IX-8 audits every attempt).
                 Standing::CaseHides(r) => {
-                    audit::record(
-                        tx,
-                        &Actor::Principal(principal),
-                        &r.workspace,
-                        "interaction.respond.denied",
-                        &format!("interaction:{id}"),
-                        json!({ "run": r.run_public, "step": r.step, "reason": CASE_HIDES }),
-                    )?;
+                    audit_denied_answer(tx, principal, id, &r, CASE_HIDES)?;
                     return Ok(missing());
                 }
             };
@@ -760,6 +746,24 @@ fn standing_row(
         }
         _ => Ok(Standing::Outside),
     }
+}
+
+/// Audits `principal`'s refused answer to interaction `id` (row `r`) and why (SPEC IX-8).
+fn audit_denied_answer(
+    tx: &Transaction<'_>,
+    principal: &Principal,
+    id: &PublicId,
+    r: &Interaction,
+    reason: &str,
+) -> Result<(), Error> {
+    audit::record(
+        tx,
+        &Actor::Principal(principal),
+        &r.workspace,
+        "interaction.respond.denied",
+        &format!("interaction:{id}"),
+        json!({ "run": r.run_public, "step": r.step, "reason": reason }),
+    )
 }
 
 /// Why an answer to an interaction the case behind it hides is refused, in its audit entry.
